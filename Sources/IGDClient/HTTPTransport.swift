@@ -1,0 +1,198 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import IGDProtocol
+
+/// Bounds on one HTTP exchange with a gateway.
+public struct HTTPLimits: Sendable {
+    public var connectTimeout: Duration
+    /// From the start of the connection attempt to the last byte of the response.
+    public var deadline: Duration
+    public var maxBodyBytes: Int
+
+    public init(connectTimeout: Duration = .seconds(2), deadline: Duration = .seconds(5), maxBodyBytes: Int = 1 << 20) {
+        self.connectTimeout = connectTimeout
+        self.deadline = deadline
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    public static let `default` = HTTPLimits()
+}
+
+/// A response read in full within the limits.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// A minimal HTTP/1.1 client on SwiftNIO for talking to gateways.
+///
+/// One request per connection (`Connection: close`), connect and overall deadlines, the
+/// body capped, chunked bodies decoded, redirects never followed, only `GatewayURL`s (IPv4
+/// literals) as targets.
+public struct HTTPTransport: Sendable {
+    let group: any EventLoopGroup
+
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.group = group
+    }
+
+    public func get(_ url: GatewayURL, limits: HTTPLimits = .default) async throws -> HTTPResponse {
+        try await send(method: .GET, url: url, headers: [], body: [], limits: limits)
+    }
+
+    public func post(_ url: GatewayURL, headers: [(String, String)], body: [UInt8], limits: HTTPLimits = .default) async throws -> HTTPResponse {
+        try await send(method: .POST, url: url, headers: headers, body: body, limits: limits)
+    }
+
+    func send(method: HTTPMethod, url: GatewayURL, headers extra: [(String, String)], body: [UInt8], limits: HTTPLimits) async throws -> HTTPResponse {
+        let eventLoop = group.next()
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        let urlText = url.description
+        let maxBody = limits.maxBodyBytes
+        let connectTimeout = min(limits.connectTimeout, limits.deadline)
+
+        let deadlineTask = eventLoop.scheduleTask(in: .nanoseconds(limits.deadline.nanoseconds)) {
+            promise.fail(TransportError(.timeout, url: urlText, "no complete answer within \(limits.deadline.secondsText)"))
+        }
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: urlText, maxBody: maxBody))
+                }
+            }
+
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: url.hostHeader)
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "User-Agent", value: "Linux/1 UPnP/1.1 portkeeper/0.1")
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        if method == .POST { headers.add(name: "Content-Length", value: String(body.count)) }
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: url.target, headers: headers)
+
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ipAddress: url.host.description, port: Int(url.port))
+        } catch {
+            throw TransportError(.network, url: urlText, "invalid address")
+        }
+        let connect = bootstrap.connect(to: address)
+        connect.whenFailure { error in
+            promise.fail(Self.connectFailure(error, url: urlText, timeout: connectTimeout))
+        }
+        connect.whenSuccess { channel in
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if !body.isEmpty {
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
+            }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
+                promise.fail(TransportError(.closedEarly, url: urlText, "could not send the request (\(error))"))
+            }
+        }
+        defer { deadlineTask.cancel() }
+        let response = try await promise.futureResult.get()
+        if (300..<400).contains(response.status) {
+            throw TransportError(.redirect, url: urlText, "answered HTTP \(response.status) redirect to \(response.header("Location") ?? "nowhere"), which is not followed")
+        }
+        return response
+    }
+
+    static func connectFailure(_ error: any Error, url: String, timeout: Duration) -> TransportError {
+        if case ChannelError.connectTimeout = error {
+            return TransportError(.connectTimeout, url: url, "no connection within \(timeout.secondsText)")
+        }
+        let text = "\(error)"
+        if text.contains("refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
+            return TransportError(.connectionRefused, url: url, "connection refused")
+        }
+        return TransportError(.network, url: url, "cannot connect (\(text))")
+    }
+}
+
+/// Gathers one response, failing the promise when the body outgrows its cap or the peer
+/// closes early.
+private final class ResponseCollector: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    let promise: EventLoopPromise<HTTPResponse>
+    let url: String
+    let maxBody: Int
+    var head: HTTPResponseHead?
+    var body: [UInt8] = []
+    var done = false
+
+    init(promise: EventLoopPromise<HTTPResponse>, url: String, maxBody: Int) {
+        self.promise = promise
+        self.url = url
+        self.maxBody = maxBody
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let responseHead):
+            head = responseHead
+            if let length = responseHead.headers.first(name: "content-length").flatMap(Int.init), length > maxBody {
+                finish(context, .failure(TransportError(.tooLarge, url: url, "announces a \(length)-byte body, over the \(maxBody)-byte limit")))
+            }
+        case .body(var buffer):
+            guard body.count + buffer.readableBytes <= maxBody else {
+                return finish(context, .failure(TransportError(.tooLarge, url: url, "body over the \(maxBody)-byte limit")))
+            }
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            guard let head else {
+                return finish(context, .failure(TransportError(.malformedResponse, url: url, "response without a status line")))
+            }
+            let response = HTTPResponse(
+                status: Int(head.status.code),
+                headers: head.headers.map { ($0.name, $0.value) },
+                body: body
+            )
+            finish(context, .success(response))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(context, .failure(TransportError(.closedEarly, url: url, "connection closed before the response was complete")))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let failure: TransportError
+        if error is HTTPParserError {
+            failure = TransportError(.malformedResponse, url: url, "malformed HTTP response (\(error))")
+        } else {
+            failure = TransportError(.network, url: url, "\(error)")
+        }
+        finish(context, .failure(failure))
+    }
+
+    func finish(_ context: ChannelHandlerContext, _ result: Result<HTTPResponse, TransportError>) {
+        guard !done else { return }
+        done = true
+        promise.completeWith(result.mapError { $0 as any Error })
+        context.close(promise: nil)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var secondsText: String {
+        let ms = nanoseconds / 1_000_000
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s"
+    }
+}

@@ -1,0 +1,42 @@
+import NIOCore
+import IGDProtocol
+
+/// An IPv4 interface SSDP searches can go out on.
+public struct SearchInterface: Sendable, Equatable {
+    public var name: String
+    public var address: IPv4Address
+
+    public init(name: String, address: IPv4Address) {
+        self.name = name
+        self.address = address
+    }
+
+    /// Every multicast-capable, non-loopback IPv4 interface; only `named` when given.
+    /// - Throws: ``DiscoveryError`` when the named interface does not exist or has no IPv4 address.
+    public static func available(named: String? = nil) throws -> [SearchInterface] {
+        let devices = (try? System.enumerateDevices()) ?? []
+        var found: [SearchInterface] = []
+        for device in devices {
+            guard let ip = device.address?.ipAddress, let address = IPv4Address(ip) else { continue }
+            if let named {
+                guard device.name == named else { continue }
+            } else {
+                guard device.multicastSupported, !address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) else { continue }
+            }
+            if !found.contains(where: { $0.name == device.name && $0.address == address }) {
+                found.append(SearchInterface(name: device.name, address: address))
+            }
+        }
+        if let named, found.isEmpty {
+            let names = Set(devices.map(\.name)).sorted().joined(separator: ", ")
+            throw DiscoveryError("interface \(named) does not exist or has no IPv4 address (interfaces here: \(names))")
+        }
+        return found
+    }
+}
+
+/// Discovery could not run at all (as opposed to finding nothing).
+public struct DiscoveryError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,188 @@
+import Logging
+import NIOCore
+import NIOPosix
+import IGDProtocol
+
+/// How an SSDP search runs.
+public struct DiscoveryOptions: Sendable {
+    /// MX sent to devices (1...5 seconds).
+    public var mx: Int = 1
+    /// The longest the search runs when nothing answers, or in full with ``waitFullWindow``.
+    public var window: Duration = .seconds(2)
+    /// Wait out the whole window instead of returning shortly after the first gateway answers.
+    public var waitFullWindow = false
+    /// How long to keep listening after the first gateway reply.
+    public var settle: Duration = .milliseconds(250)
+    /// When nothing has answered by then, the searches are sent once more (UDP may drop them).
+    public var resendAfter: Duration = .milliseconds(600)
+    /// One interface by name; nil for every multicast-capable IPv4 interface.
+    public var interfaceName: String?
+    /// Where searches go; tests point this at a loopback responder.
+    public var targetHost = UPnP.ssdpMulticastAddress
+    public var targetPort = UPnP.ssdpPort
+    /// Explicit local addresses to search from; nil to use the interfaces.
+    public var localInterfaces: [SearchInterface]?
+    public var searchTargets = UPnP.searchTargets
+    public var maxDatagrams = 512
+    public var maxDevices = 16
+
+    public init() {}
+}
+
+/// A device that answered a search, once per UDN however many times it answered.
+public struct DiscoveredDevice: Sendable, Equatable {
+    public var udn: String
+    public var location: GatewayURL
+    public var searchTargets: [String]
+    public var server: String?
+    public var bootID: UInt32?
+    public var interface: SearchInterface
+}
+
+/// SSDP search (UDA 1.1 §1.3): M-SEARCH out of each interface, replies collected until the
+/// window ends, deduplicated by UDN, LOCATIONs checked against the reply's source.
+public struct SSDPDiscovery: Sendable {
+    let group: any EventLoopGroup
+    let logger: Logger
+
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "portkeeper.ssdp")) {
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Searches and returns the devices found when the window ends; never runs past
+    /// `options.window`, whatever devices send.
+    /// - Throws: ``DiscoveryError`` when no socket could be opened on any interface.
+    public func search(_ options: DiscoveryOptions) async throws -> [DiscoveredDevice] {
+        let interfaces = try options.localInterfaces ?? SearchInterface.available(named: options.interfaceName)
+        guard !interfaces.isEmpty else {
+            throw DiscoveryError("no IPv4 interface with multicast to search on; connect to the router's network or name one with --interface")
+        }
+        let (stream, continuation) = AsyncStream<Datagram>.makeStream(bufferingPolicy: .bufferingNewest(options.maxDatagrams))
+        var channels: [(any Channel, SearchInterface)] = []
+        var openErrors: [String] = []
+        for interface in interfaces {
+            do {
+                channels.append((try await openSocket(on: interface, continuation: continuation), interface))
+            } catch {
+                openErrors.append("\(interface.name): \(error)")
+                logger.debug("cannot search on \(interface.name) (\(interface.address)): \(error)")
+            }
+        }
+        guard !channels.isEmpty else {
+            continuation.finish()
+            throw DiscoveryError("cannot open a UDP socket for SSDP (\(openErrors.joined(separator: "; ")))")
+        }
+        let eventLoop = group.next()
+        let window = eventLoop.scheduleTask(in: .nanoseconds(options.window.nanoseconds)) { continuation.finish() }
+        defer {
+            window.cancel()
+            continuation.finish()
+            for (channel, _) in channels { channel.close(promise: nil) }
+        }
+
+        let target: SocketAddress
+        do {
+            target = try SocketAddress(ipAddress: options.targetHost, port: options.targetPort)
+        } catch {
+            throw DiscoveryError("invalid search address \(options.targetHost):\(options.targetPort)")
+        }
+        let requests = options.searchTargets.map { ByteBuffer(bytes: SSDP.searchRequest(searchTarget: $0, mx: options.mx)) }
+        let sockets = channels.map(\.0)
+        let sendAll: @Sendable () -> Void = {
+            for channel in sockets {
+                for request in requests {
+                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: request), promise: nil)
+                }
+            }
+        }
+        sendAll()
+        let resend = eventLoop.scheduleTask(in: .nanoseconds(options.resendAfter.nanoseconds)) { sendAll() }
+        defer { resend.cancel() }
+
+        var devices: [DiscoveredDevice] = []
+        var settling = false
+        var count = 0
+        for await datagram in stream {
+            count += 1
+            if count > options.maxDatagrams { break }
+            guard let source = datagram.source.ipAddress.flatMap({ IPv4Address($0) }) else { continue }
+            let response: SSDP.SearchResponse
+            do {
+                guard let parsed = try SSDP.parseSearchResponse(datagram.bytes) else { continue }
+                response = parsed
+            } catch {
+                logger.debug("ignored SSDP datagram from \(source): \(error)")
+                continue
+            }
+            let location: GatewayURL
+            do {
+                location = try SSDP.validateLocation(response.location, source: source)
+            } catch {
+                logger.debug("ignored SSDP reply from \(source): \(error)")
+                continue
+            }
+            if let index = devices.firstIndex(where: { $0.udn == response.udn }) {
+                if !devices[index].searchTargets.contains(response.searchTarget) {
+                    devices[index].searchTargets.append(response.searchTarget)
+                }
+            } else if devices.count < options.maxDevices {
+                let interface = channels.first { $0.0 === datagram.channel }?.1 ?? interfaces[0]
+                devices.append(DiscoveredDevice(
+                    udn: response.udn, location: location, searchTargets: [response.searchTarget],
+                    server: response.server, bootID: response.bootID, interface: interface
+                ))
+            }
+            if !options.waitFullWindow, !settling, UPnP.searchTargets.contains(response.searchTarget) {
+                settling = true
+                resend.cancel()
+                eventLoop.scheduleTask(in: .nanoseconds(options.settle.nanoseconds)) { continuation.finish() }
+            }
+        }
+        return devices
+    }
+
+    struct Datagram: Sendable {
+        var source: SocketAddress
+        var bytes: [UInt8]
+        var channel: any Channel
+    }
+
+    private func openSocket(on interface: SearchInterface, continuation: AsyncStream<Datagram>.Continuation) async throws -> any Channel {
+        let channel = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramReceiver(continuation: continuation))
+                }
+            }
+            .bind(host: interface.address.description, port: 0)
+            .get()
+        if let provider = channel as? any SocketOptionProvider, !interface.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+            var address = in_addr()
+            address.s_addr = interface.address.value.bigEndian
+            try await provider.setIPMulticastIF(address).get()
+            try await provider.setIPMulticastTTL(2).get()
+        }
+        return channel
+    }
+}
+
+private final class DatagramReceiver: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let continuation: AsyncStream<SSDPDiscovery.Datagram>.Continuation
+
+    init(continuation: AsyncStream<SSDPDiscovery.Datagram>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var envelope = unwrapInboundIn(data)
+        guard envelope.data.readableBytes <= SSDP.maxDatagramBytes else { return }
+        let bytes = envelope.data.readBytes(length: envelope.data.readableBytes) ?? []
+        continuation.yield(.init(source: envelope.remoteAddress, bytes: bytes, channel: context.channel))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP errors and the like on UDP: keep listening.
+    }
+}

@@ -1,0 +1,114 @@
+/// A UPnP device description (UDA 1.1 §2.3), reduced to what a port-mapping client needs.
+public struct DeviceDescription: Sendable, Equatable {
+    public struct Service: Sendable, Equatable {
+        public var serviceType: String
+        public var serviceId: String
+        /// As written in the description; resolve with ``DeviceDescription/connectionServices(descriptionURL:)``.
+        public var controlURL: String
+    }
+
+    public struct Device: Sendable, Equatable {
+        public var deviceType: String
+        public var friendlyName: String
+        public var manufacturer: String
+        public var modelName: String
+        public var modelNumber: String
+        public var udn: String
+        public var services: [Service]
+        public var devices: [Device]
+
+        /// This device and every embedded one, depth first.
+        public var allDevices: [Device] { [self] + devices.flatMap(\.allDevices) }
+    }
+
+    public var urlBase: String?
+    public var root: Device
+
+    /// Parses a description document.
+    /// - Throws: ``ProtocolViolation`` for malformed, oversized or entity-bearing XML, or a missing root device.
+    public static func parse(_ bytes: some Collection<UInt8>) throws -> DeviceDescription {
+        let document = try XMLTree.parse(bytes)
+        guard document.name == "root" else { throw ProtocolViolation("device description's root element is <\(document.name)>, not <root>") }
+        guard let device = document.child("device") else { throw ProtocolViolation("device description has no <device>") }
+        let base = document.childText("URLBase").flatMap { $0.isEmpty ? nil : $0 }
+        return DeviceDescription(urlBase: base, root: try parseDevice(device, depth: 0))
+    }
+
+    static func parseDevice(_ element: XMLElement, depth: Int) throws -> Device {
+        guard depth < 8 else { throw ProtocolViolation("device description nests devices deeper than 8 levels") }
+        let services = (element.child("serviceList")?.children ?? []).filter { $0.name == "service" }.map {
+            Service(
+                serviceType: $0.childText("serviceType") ?? "",
+                serviceId: $0.childText("serviceId") ?? "",
+                controlURL: $0.childText("controlURL") ?? ""
+            )
+        }
+        let devices = try (element.child("deviceList")?.children ?? []).filter { $0.name == "device" }.map {
+            try parseDevice($0, depth: depth + 1)
+        }
+        return Device(
+            deviceType: element.childText("deviceType") ?? "",
+            friendlyName: element.childText("friendlyName") ?? "",
+            manufacturer: element.childText("manufacturer") ?? "",
+            modelName: element.childText("modelName") ?? "",
+            modelNumber: element.childText("modelNumber") ?? "",
+            udn: element.childText("UDN") ?? "",
+            services: services,
+            devices: devices
+        )
+    }
+
+    /// Every WAN connection service in the device tree, with its control URL resolved
+    /// against URLBase when present, else against `descriptionURL`.
+    ///
+    /// A service whose control URL cannot be resolved or points off the gateway's own host
+    /// is left out and its reason returned in `refused`.
+    public func connectionServices(descriptionURL: GatewayURL) -> (services: [ConnectionService], refused: [String]) {
+        var refused: [String] = []
+        var base = descriptionURL
+        if let urlBase {
+            do {
+                let candidate = try descriptionURL.resolving(urlBase)
+                if candidate.host == descriptionURL.host {
+                    base = candidate
+                } else {
+                    refused.append("URLBase \(urlBase) names another host than the gateway (\(descriptionURL.host)); resolving against the description's URL instead")
+                }
+            } catch {
+                refused.append("URLBase \(urlBase) refused (\(error)); resolving against the description's URL instead")
+            }
+        }
+        var services: [ConnectionService] = []
+        for device in root.allDevices {
+            for service in device.services {
+                guard let type = WANService(rawValue: service.serviceType) else { continue }
+                do {
+                    let url = try base.resolving(service.controlURL)
+                    guard url.host == descriptionURL.host else {
+                        refused.append("\(service.serviceId): control URL \(url) is not on the gateway's address \(descriptionURL.host)")
+                        continue
+                    }
+                    services.append(ConnectionService(type: type, serviceId: service.serviceId, controlURL: url, deviceUDN: device.udn))
+                } catch {
+                    refused.append("\(service.serviceId): \(error)")
+                }
+            }
+        }
+        return (services, refused)
+    }
+}
+
+/// A WAN connection service a client can talk to.
+public struct ConnectionService: Sendable, Equatable, Hashable, Codable {
+    public var type: WANService
+    public var serviceId: String
+    public var controlURL: GatewayURL
+    public var deviceUDN: String
+
+    public init(type: WANService, serviceId: String, controlURL: GatewayURL, deviceUDN: String) {
+        self.type = type
+        self.serviceId = serviceId
+        self.controlURL = controlURL
+        self.deviceUDN = deviceUDN
+    }
+}

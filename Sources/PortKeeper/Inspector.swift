@@ -1,0 +1,107 @@
+import IGDClient
+import IGDProtocol
+import Logging
+
+/// The read-only use cases: find gateways, report their status, list their mappings.
+public struct Inspector: Sendable {
+    public let client: GatewayClient
+    public var discovery: DiscoveryOptions
+
+    public init(client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions()) {
+        self.client = client
+        self.discovery = discovery
+    }
+
+    /// Every gateway discovery finds, or the one at the reference's URL.
+    /// - Throws: ``PortKeeperError`` when none is found, with what to try.
+    public func gateways(_ reference: GatewayReference) async throws -> [Gateway] {
+        if case .descriptionURL(let url) = reference {
+            return [try await describe(url, policy: .always)]
+        }
+        let result = try await search()
+        let matching = result.gateways.filter { reference.matches($0.udn) }
+        guard !matching.isEmpty else { throw notFound(reference, result) }
+        return matching
+    }
+
+    /// The one gateway the reference names.
+    /// - Parameter probe: `.whenChoosing` skips the status probe when the answer is not shown.
+    public func gateway(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        if case .descriptionURL(let url) = reference {
+            return try await describe(url, policy: probe)
+        }
+        let found = try await gateways(reference)
+        guard found.count == 1 else {
+            let names = found.map { "\($0.udn) (\($0.friendlyName))" }.joined(separator: ", ")
+            throw PortKeeperError("\(found.count) gateways answered: \(names)", hint: "choose one with --gateway UDN")
+        }
+        return found[0]
+    }
+
+    /// The gateway's mapping table.
+    public func mappings(on gateway: Gateway) async throws -> PortMappingTable {
+        do {
+            return try await client.portMappings(on: gateway.service)
+        } catch {
+            throw Self.explain(error, doing: "listing the mappings of \(gateway.friendlyName)")
+        }
+    }
+
+    func search() async throws -> GatewayClient.DiscoveryResult {
+        do {
+            return try await client.discover(discovery)
+        } catch let error as DiscoveryError {
+            throw PortKeeperError("discovery failed: \(error)", hint: "name the interface facing the router with --interface, or give the description URL with --location")
+        }
+    }
+
+    func describe(_ url: GatewayURL, policy: GatewayClient.ProbePolicy) async throws -> Gateway {
+        do {
+            return try await client.describe(url, probe: policy)
+        } catch {
+            throw Self.explain(error, doing: "reading the gateway description at \(url)")
+        }
+    }
+
+    func notFound(_ reference: GatewayReference, _ result: GatewayClient.DiscoveryResult) -> PortKeeperError {
+        let waited = discovery.window.components.seconds
+        let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
+        if !result.failures.isEmpty {
+            let failures = result.failures.map { "\($0.location): \($0.reason)" }.joined(separator: "; ")
+            return PortKeeperError("a device answered but is not a usable gateway: \(failures)", hint: "check the router's UPnP settings, or give another description URL with --location")
+        }
+        if case .udn(let udn) = reference, !result.gateways.isEmpty {
+            let seen = result.gateways.map(\.udn).joined(separator: ", ")
+            return PortKeeperError("no gateway with UDN \(udn) answered (found \(seen))", hint: "run `portkeeper discover` to see the gateways here")
+        }
+        return PortKeeperError(
+            "no UPnP gateway answered \(where_) within \(waited) s",
+            hint: "check that UPnP is enabled on the router, that no firewall here blocks UDP port 1900 replies, and that you search on the interface facing the router (--interface NAME); or give its description URL with --location"
+        )
+    }
+
+    /// Turns a library error into one line with something to try.
+    public static func explain(_ error: any Error, doing what: String) -> PortKeeperError {
+        switch error {
+        case let error as PortKeeperError:
+            return error
+        case let error as TransportError:
+            let hint: String
+            switch error.kind {
+            case .connectionRefused, .connectTimeout, .network:
+                hint = "the gateway may have rebooted onto a new port or address: run `portkeeper discover`"
+            case .timeout:
+                hint = "the gateway is slow or hung; try again, or restart the router"
+            case .tooLarge, .malformedResponse, .closedEarly, .redirect:
+                hint = "the gateway's answer was refused as unsafe or broken; run with --verbose for details"
+            }
+            return PortKeeperError("\(what) failed: \(error)", hint: hint)
+        case let error as UPnPError:
+            return PortKeeperError("\(what) failed: the gateway answered \(error)", hint: error.code == UPnPError.actionNotAuthorized ? "enable UPnP port mapping (or 'allow changes') in the router's settings" : nil)
+        case let error as ProtocolViolation:
+            return PortKeeperError("\(what) failed: \(error)", hint: "the gateway's answer breaks the UPnP specification; run with --verbose for details")
+        default:
+            return PortKeeperError("\(what) failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import IGDProtocol
+import PortKeeper
+
+struct DiscoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discover",
+        abstract: "Find UPnP Internet gateways on the local network."
+    )
+
+    @OptionGroup var discovery: DiscoveryArguments
+
+    @Option(name: .long, help: ArgumentHelp("Use the gateway at this description URL and skip SSDP.", valueName: "url"))
+    var location: String?
+
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let reference: GatewayReference = try location.map { try GatewayReference(parsing: $0) } ?? .any
+            if let location, case .udn = reference {
+                throw PortKeeperError("--location \(location) is not a URL", hint: "give the description URL, e.g. http://192.168.1.1:5000/rootDesc.xml")
+            }
+            let gateways = try await discovery.inspector().gateways(reference)
+            print(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a gateway's external address, connection status and uptime."
+    )
+
+    @OptionGroup var gateway: GatewayArgument
+    @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let found = try await discovery.inspector().gateway(try gateway.reference())
+            print(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
+        }
+    }
+}
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the port mappings the gateway actually has."
+    )
+
+    @OptionGroup var gateway: GatewayArgument
+    @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let inspector = discovery.inspector()
+            let found = try await inspector.gateway(try gateway.reference(), probe: .whenChoosing)
+            let table = try await inspector.mappings(on: found)
+            print(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import IGDClient
+import PortKeeper
+
+/// How to find the gateway: discovery settings and an optional explicit reference.
+struct DiscoveryArguments: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Listen for this many seconds and report everything that answered (default: return shortly after the first gateway answers, 2 s at most).", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Search only on this network interface.", valueName: "name"))
+    var interface: String?
+
+    @Option(name: .long, help: ArgumentHelp("MX: seconds a device may wait before answering (1-5).", valueName: "seconds"))
+    var mx: Int = 1
+
+    @Flag(name: .long, help: "Log what is sent, received and refused, on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        if let timeout, !(0.1...60).contains(timeout) {
+            throw ValidationError("--timeout must be between 0.1 and 60 seconds")
+        }
+        guard (1...5).contains(mx) else { throw ValidationError("--mx must be between 1 and 5") }
+    }
+
+    var options: DiscoveryOptions {
+        var options = DiscoveryOptions()
+        options.mx = mx
+        options.interfaceName = interface
+        if let timeout {
+            options.window = .milliseconds(Int(timeout * 1000))
+            options.waitFullWindow = true
+        }
+        return options
+    }
+
+    func inspector() -> Inspector {
+        Inspector(discovery: options)
+    }
+}
+
+struct GatewayArgument: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The gateway: its UDN (or a unique prefix) or its description URL.", valueName: "id"))
+    var gateway: String?
+
+    func reference() throws -> GatewayReference {
+        try GatewayReference(parsing: gateway)
+    }
+}
+
+struct OutputArguments: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PortKeeper
+
+@main
+struct PortKeeperCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portkeeper",
+        abstract: "Keeps a router's UPnP port mappings the way you declared them.",
+        discussion: "Discovery sends SSDP multicast (239.255.255.250:1900) on your LAN.",
+        version: "0.1.0",
+        subcommands: [DiscoverCommand.self, StatusCommand.self, ListCommand.self]
+    )
+}
+
+/// Runs a command body, printing any failure as one line on stderr and exiting non-zero.
+func reportingFailures(verbose: Bool, _ body: () async throws -> Void) async throws {
+    setUpLogging(verbose: verbose)
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let message: String
+        if let error = error as? PortKeeperError {
+            message = error.description
+        } else {
+            message = "\(Inspector.explain(error, doing: "the command"))"
+        }
+        FileHandle.standardError.write(Data("portkeeper: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+private func setUpLogging(verbose: Bool) {
+    let level: Logger.Level = verbose ? .debug : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning)
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+
+/// Text and JSON renderings of library values. The library never prints.
+enum Render {
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func gateway(_ gateway: Gateway) -> String {
+        var lines = ["\(gateway.friendlyName.isEmpty ? "(unnamed gateway)" : gateway.friendlyName)"]
+        func row(_ label: String, _ value: String) { lines.append("  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        row("UDN", gateway.udn)
+        row("model", [gateway.manufacturer, gateway.modelName, gateway.modelNumber].filter { !$0.isEmpty }.joined(separator: " "))
+        row("description", gateway.descriptionURL.description)
+        row("service", gateway.service.type.rawValue)
+        row("control URL", gateway.service.controlURL.description)
+        row("chosen as", gateway.choiceReason)
+        row("external IP", externalAddress(gateway.externalAddress))
+        row("connection", connection(gateway.status))
+        lines += warnings(gateway)
+        return lines.joined(separator: "\n")
+    }
+
+    static func status(_ gateway: Gateway) -> String {
+        var lines: [String] = []
+        func row(_ label: String, _ value: String) { lines.append(label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        row("gateway", "\(gateway.friendlyName) (\(gateway.udn))")
+        row("external IP", externalAddress(gateway.externalAddress))
+        row("connection", gateway.status?.connectionStatus ?? "unknown")
+        row("uptime", gateway.status.map { duration($0.uptime) } ?? "unknown")
+        row("double NAT", gateway.externalAddress.map { $0.isDoubleNAT ? "yes" : "no" } ?? "unknown")
+        lines += warnings(gateway).map { $0.trimmingCharacters(in: .whitespaces) }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ table: PortMappingTable, gateway: Gateway) -> String {
+        let header = ["PROTO", "EXTERNAL", "INTERNAL", "ENABLED", "LEASE", "REMOTE HOST", "DESCRIPTION"]
+        let rows = table.entries.map { entry in
+            [
+                entry.protocol.rawValue, String(entry.externalPort),
+                "\(entry.internalClient.isEmpty ? "-" : entry.internalClient):\(entry.internalPort)",
+                entry.enabled ? "yes" : "no", entry.leaseDuration == 0 ? "permanent" : "\(entry.leaseDuration) s",
+                entry.remoteHost.isEmpty ? "*" : entry.remoteHost, printable(entry.description),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        var lines = [line(header)] + rows.map(line)
+        let count = table.entries.count == 1 ? "1 mapping" : "\(table.entries.count) mappings"
+        lines.append("\(count) on \(gateway.friendlyName) (read with \(table.method.rawValue))")
+        return lines.joined(separator: "\n")
+    }
+
+    static func externalAddress(_ address: ExternalAddress?) -> String {
+        guard let address else { return "unknown" }
+        return "\(address.reported.isEmpty ? "none" : address.reported) (\(address.addressClass.rawValue))"
+    }
+
+    static func connection(_ status: Actions.StatusInfo?) -> String {
+        guard let status else { return "unknown" }
+        return "\(status.connectionStatus), up \(duration(status.uptime))"
+    }
+
+    static func warnings(_ gateway: Gateway) -> [String] {
+        guard let explanation = gateway.externalAddress?.doubleNATExplanation else { return [] }
+        return ["  warning: \(explanation)"]
+    }
+
+    static func duration(_ seconds: UInt32) -> String {
+        let (d, h, m, s) = (seconds / 86400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60)
+        if d > 0 { return "\(d)d \(h)h \(m)m" }
+        if h > 0 { return "\(h)h \(m)m" }
+        if m > 0 { return "\(m)m \(s)s" }
+        return "\(s)s"
+    }
+
+    /// Control characters from a gateway are shown escaped, never sent to the terminal.
+    static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
+    }
+}
+
+struct GatewayJSON: Encodable {
+    var udn, friendlyName, manufacturer, modelName, modelNumber, location, serviceType, controlURL, serviceChoice: String
+    var externalIP: String?
+    var addressClass: String?
+    var doubleNAT: Bool?
+    var doubleNATExplanation: String?
+    var connectionStatus: String?
+    var uptime: UInt32?
+
+    init(_ g: Gateway) {
+        udn = g.udn
+        friendlyName = g.friendlyName
+        manufacturer = g.manufacturer
+        modelName = g.modelName
+        modelNumber = g.modelNumber
+        location = g.descriptionURL.description
+        serviceType = g.service.type.rawValue
+        controlURL = g.service.controlURL.description
+        serviceChoice = g.choiceReason
+        externalIP = g.externalAddress?.reported
+        addressClass = g.externalAddress?.addressClass.rawValue
+        doubleNAT = g.externalAddress?.isDoubleNAT
+        doubleNATExplanation = g.externalAddress?.doubleNATExplanation
+        connectionStatus = g.status?.connectionStatus
+        uptime = g.status?.uptime
+    }
+}
+
+struct StatusJSON: Encodable {
+    var udn, friendlyName: String
+    var externalIP: String?
+    var addressClass: String?
+    var doubleNAT: Bool?
+    var doubleNATExplanation: String?
+    var connectionStatus: String?
+    var lastConnectionError: String?
+    var uptime: UInt32?
+
+    init(_ g: Gateway) {
+        udn = g.udn
+        friendlyName = g.friendlyName
+        externalIP = g.externalAddress?.reported
+        addressClass = g.externalAddress?.addressClass.rawValue
+        doubleNAT = g.externalAddress?.isDoubleNAT
+        doubleNATExplanation = g.externalAddress?.doubleNATExplanation
+        connectionStatus = g.status?.connectionStatus
+        lastConnectionError = g.status?.lastConnectionError
+        uptime = g.status?.uptime
+    }
+}
+
+struct MappingJSON: Encodable {
+    var remoteHost: String
+    var externalPort: UInt16
+    var `protocol`: String
+    var internalClient: String
+    var internalPort: UInt16
+    var enabled: Bool
+    var description: String
+    var leaseDuration: UInt32
+
+    init(_ e: PortMappingEntry) {
+        remoteHost = e.remoteHost
+        externalPort = e.externalPort
+        self.protocol = e.protocol.rawValue
+        internalClient = e.internalClient
+        internalPort = e.internalPort
+        enabled = e.enabled
+        description = e.description
+        leaseDuration = e.leaseDuration
+    }
+}
