@@ -29,33 +29,40 @@ public struct GatewayClient: Sendable {
         public var failures: [(location: GatewayURL, reason: String)]
     }
 
-    /// Searches with SSDP, then reads and probes every gateway that answered.
-    public func discover(_ options: DiscoveryOptions = DiscoveryOptions()) async throws -> DiscoveryResult {
-        let devices = try await ssdp.search(options)
-        let outcomes = await withTaskGroup(of: (Int, Result<Gateway, any Error>).self) { group in
-            for (index, device) in devices.enumerated() {
-                group.addTask {
+    /// Searches with SSDP, reading and probing each gateway as soon as it answers.
+    public func discover(_ options: DiscoveryOptions = DiscoveryOptions(), probe policy: ProbePolicy = .always) async throws -> DiscoveryResult {
+        let (found, continuation) = AsyncStream<DiscoveredDevice>.makeStream()
+        async let searched = {
+            defer { continuation.finish() }
+            return try await ssdp.search(options) { continuation.yield($0) }
+        }()
+        let outcomes = await withTaskGroup(of: (Int, DiscoveredDevice, Result<Gateway, any Error>).self) { group in
+            var index = 0
+            for await device in found {
+                group.addTask { [index] in
                     do {
-                        var gateway = try await describe(device.location)
+                        var gateway = try await describe(device.location, probe: policy)
                         gateway.bootID = device.bootID
-                        return (index, .success(gateway))
+                        return (index, device, .success(gateway))
                     } catch {
-                        return (index, .failure(error))
+                        return (index, device, .failure(error))
                     }
                 }
+                index += 1
             }
-            var outcomes: [(Int, Result<Gateway, any Error>)] = []
+            var outcomes: [(Int, DiscoveredDevice, Result<Gateway, any Error>)] = []
             for await outcome in group { outcomes.append(outcome) }
             return outcomes.sorted { $0.0 < $1.0 }
         }
+        _ = try await searched
         var result = DiscoveryResult(gateways: [], failures: [])
-        for (index, outcome) in outcomes {
+        for (_, device, outcome) in outcomes {
             switch outcome {
             case .success(let gateway):
                 if !result.gateways.contains(where: { $0.udn == gateway.udn }) { result.gateways.append(gateway) }
             case .failure(let error):
-                logger.debug("device at \(devices[index].location) not usable: \(error)")
-                result.failures.append((devices[index].location, "\(error)"))
+                logger.debug("device at \(device.location) not usable: \(error)")
+                result.failures.append((device.location, "\(error)"))
             }
         }
         return result

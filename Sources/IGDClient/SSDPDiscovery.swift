@@ -12,9 +12,13 @@ public struct DiscoveryOptions: Sendable {
     /// Wait out the whole window instead of returning shortly after the first gateway answers.
     public var waitFullWindow = false
     /// How long to keep listening after the first gateway reply.
-    public var settle: Duration = .milliseconds(250)
-    /// When nothing has answered by then, the searches are sent once more (UDP may drop them).
-    public var resendAfter: Duration = .milliseconds(600)
+    public var settle: Duration = .milliseconds(200)
+    /// Gateway device types are searched for first; the WAN service types follow after this
+    /// long if no gateway has answered (some routers answer only those). A busy gateway
+    /// handles one datagram at a time, so fewer searches mean faster answers.
+    public var secondStageAfter: Duration = .milliseconds(300)
+    /// When nothing has answered by then, every search is sent once more (UDP may drop them).
+    public var resendAfter: Duration = .milliseconds(1000)
     /// One interface by name; nil for every multicast-capable IPv4 interface.
     public var interfaceName: String?
     /// Where searches go; tests point this at a loopback responder.
@@ -54,6 +58,11 @@ public struct SSDPDiscovery: Sendable {
     /// `options.window`, whatever devices send.
     /// - Throws: ``DiscoveryError`` when no socket could be opened on any interface.
     public func search(_ options: DiscoveryOptions) async throws -> [DiscoveredDevice] {
+        try await search(options, onDevice: { _ in })
+    }
+
+    /// Searches as ``search(_:)`` does, calling `onDevice` as soon as each new device answers.
+    public func search(_ options: DiscoveryOptions, onDevice: (DiscoveredDevice) -> Void) async throws -> [DiscoveredDevice] {
         let interfaces = try options.localInterfaces ?? SearchInterface.available(named: options.interfaceName)
         guard !interfaces.isEmpty else {
             throw DiscoveryError("no IPv4 interface with multicast to search on; connect to the router's network or name one with --interface")
@@ -87,18 +96,26 @@ public struct SSDPDiscovery: Sendable {
         } catch {
             throw DiscoveryError("invalid search address \(options.targetHost):\(options.targetPort)")
         }
-        let requests = options.searchTargets.map { ByteBuffer(bytes: SSDP.searchRequest(searchTarget: $0, mx: options.mx)) }
+        let firstStage = options.searchTargets.filter { UPnP.gatewayDeviceTypes.contains($0) }
+        let secondStage = options.searchTargets.filter { !UPnP.gatewayDeviceTypes.contains($0) }
         let sockets = channels.map(\.0)
-        let sendAll: @Sendable () -> Void = {
+        let send: @Sendable ([String]) -> Void = { targets in
             for channel in sockets {
-                for request in requests {
+                for searchTarget in targets {
+                    let request = ByteBuffer(bytes: SSDP.searchRequest(searchTarget: searchTarget, mx: options.mx))
                     channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: request), promise: nil)
                 }
             }
         }
-        sendAll()
-        let resend = eventLoop.scheduleTask(in: .nanoseconds(options.resendAfter.nanoseconds)) { sendAll() }
-        defer { resend.cancel() }
+        var pending: [Scheduled<Void>] = []
+        if firstStage.isEmpty {
+            send(secondStage)
+        } else {
+            send(firstStage)
+            pending.append(eventLoop.scheduleTask(in: .nanoseconds(options.secondStageAfter.nanoseconds)) { send(secondStage) })
+        }
+        pending.append(eventLoop.scheduleTask(in: .nanoseconds(options.resendAfter.nanoseconds)) { send(options.searchTargets) })
+        defer { for task in pending { task.cancel() } }
 
         var devices: [DiscoveredDevice] = []
         var settling = false
@@ -128,14 +145,16 @@ public struct SSDPDiscovery: Sendable {
                 }
             } else if devices.count < options.maxDevices {
                 let interface = channels.first { $0.0 === datagram.channel }?.1 ?? interfaces[0]
-                devices.append(DiscoveredDevice(
+                let device = DiscoveredDevice(
                     udn: response.udn, location: location, searchTargets: [response.searchTarget],
                     server: response.server, bootID: response.bootID, interface: interface
-                ))
+                )
+                devices.append(device)
+                onDevice(device)
             }
             if !options.waitFullWindow, !settling, UPnP.searchTargets.contains(response.searchTarget) {
                 settling = true
-                resend.cancel()
+                for task in pending { task.cancel() }
                 eventLoop.scheduleTask(in: .nanoseconds(options.settle.nanoseconds)) { continuation.finish() }
             }
         }

@@ -14,11 +14,11 @@ public struct Inspector: Sendable {
 
     /// Every gateway discovery finds, or the one at the reference's URL.
     /// - Throws: ``PortKeeperError`` when none is found, with what to try.
-    public func gateways(_ reference: GatewayReference) async throws -> [Gateway] {
+    public func gateways(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> [Gateway] {
         if case .descriptionURL(let url) = reference {
-            return [try await describe(url, policy: .always)]
+            return [try await describe(url, policy: probe)]
         }
-        let result = try await search()
+        let result = try await search(probe: probe)
         let matching = result.gateways.filter { reference.matches($0.udn) }
         guard !matching.isEmpty else { throw notFound(reference, result) }
         return matching
@@ -30,7 +30,7 @@ public struct Inspector: Sendable {
         if case .descriptionURL(let url) = reference {
             return try await describe(url, policy: probe)
         }
-        let found = try await gateways(reference)
+        let found = try await gateways(reference, probe: probe)
         guard found.count == 1 else {
             let names = found.map { "\($0.udn) (\($0.friendlyName))" }.joined(separator: ", ")
             throw PortKeeperError("\(found.count) gateways answered: \(names)", hint: "choose one with --gateway UDN")
@@ -47,9 +47,9 @@ public struct Inspector: Sendable {
         }
     }
 
-    func search() async throws -> GatewayClient.DiscoveryResult {
+    func search(probe: GatewayClient.ProbePolicy) async throws -> GatewayClient.DiscoveryResult {
         do {
-            return try await client.discover(discovery)
+            return try await client.discover(discovery, probe: probe)
         } catch let error as DiscoveryError {
             throw PortKeeperError("discovery failed: \(error)", hint: "name the interface facing the router with --interface, or give the description URL with --location")
         }
