@@ -1,3 +1,5 @@
+import Foundation
+
 /// What kind of address a gateway reports as its external one.
 public enum AddressClass: String, Sendable, Codable {
     case `public`
@@ -19,8 +21,8 @@ public struct ExternalAddress: Sendable, Equatable, Codable {
     public let addressClass: AddressClass
 
     public init(reported text: String) {
-        reported = text
-        address = IPv4Address(text)
+        reported = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        address = IPv4Address(reported)
         addressClass = address.map(Self.classify) ?? .unspecified
     }
 

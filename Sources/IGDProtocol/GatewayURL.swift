@@ -36,7 +36,7 @@ public struct GatewayURL: Sendable, Hashable, Codable, CustomStringConvertible {
         if let colon = authority.lastIndex(of: ":") {
             hostText = authority[..<colon]
             let portText = authority[authority.index(after: colon)...]
-            guard let value = UInt16(portText), value > 0 else {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt16(portText), value > 0 else {
                 throw ProtocolViolation("URL \(Self.quoted(trimmed)) has an invalid port")
             }
             port = value
@@ -55,6 +55,9 @@ public struct GatewayURL: Sendable, Hashable, Codable, CustomStringConvertible {
     public func resolving(_ reference: String) throws -> GatewayURL {
         let reference = reference.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reference.isEmpty else { throw ProtocolViolation("empty URL reference") }
+        guard !reference.contains(where: { $0.isWhitespace || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } ?? false) }) else {
+            throw ProtocolViolation("URL reference \(Self.quoted(reference)) has spaces or control characters")
+        }
         if reference.lowercased().hasPrefix("http://") { return try GatewayURL(parsing: reference) }
         if reference.contains("://") { throw ProtocolViolation("URL \(Self.quoted(reference)) is not http://") }
         guard let base = URL(string: description), let resolved = URL(string: reference, relativeTo: base)?.absoluteString else {

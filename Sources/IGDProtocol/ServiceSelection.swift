@@ -47,6 +47,8 @@ public enum ServiceSelection {
                 reason += chosen.hasPublicAddress ? "; first connected one with a public external address" : "; first connected one"
             } else if chosen.isConnected {
                 reason += "; the connected one"
+            } else if chosen.hasPublicAddress {
+                reason += "; none connected, first with a public external address"
             } else {
                 reason += "; none connected, first of the preferred type"
             }

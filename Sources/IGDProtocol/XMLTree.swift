@@ -55,6 +55,7 @@ public enum XMLTree {
             throw ProtocolViolation("XML document is \(bytes.count) bytes, over the \(limits.maxBytes)-byte limit")
         }
         let data = Data(bytes)
+        try requireASCIICompatibleEncoding(data)
         if containsDeclaration(data) {
             throw ProtocolViolation("XML document declares a DOCTYPE or ENTITY, which is refused")
         }
@@ -66,11 +67,36 @@ public enum XMLTree {
         parser.delegate = builder
         let ok = parser.parse()
         if let violation = builder.violation { throw violation }
-        guard ok, let root = builder.root else {
+        // libxml2 reports trailing content after the root as an error yet returns success.
+        // Namespace complaints (undeclared prefixes, relative URIs) are tolerated: elements
+        // are matched by local name, and real routers get namespaces wrong.
+        let fatal = parser.parserError.map { !namespaceWarningCodes.contains(($0 as NSError).code) } ?? false
+        guard ok, !fatal, let root = builder.root else {
             let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "no root element"
             throw ProtocolViolation("malformed XML (\(reason), line \(parser.lineNumber))")
         }
         return root
+    }
+
+    /// The declaration scan reads bytes as ASCII, so only encodings that keep ASCII as ASCII
+    /// are accepted: no NUL bytes (UTF-16/32), no UTF-16/32 byte-order mark, and an XML
+    /// declaration naming UTF-8, US-ASCII or ISO-8859-1 if it names any.
+    static func requireASCIICompatibleEncoding(_ data: Data) throws {
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) || data.contains(0) {
+            throw ProtocolViolation("XML document is not UTF-8 (UTF-16 or UTF-32), which is refused")
+        }
+        let head = String(decoding: data.prefix(200), as: UTF8.self)
+        guard head.hasPrefix("<?xml") || head.drop(while: { $0 == "\u{FEFF}" || $0.isWhitespace }).hasPrefix("<?xml"),
+              let end = head.range(of: "?>"), let encodingRange = head.range(of: "encoding", range: head.startIndex..<end.lowerBound)
+        else { return }
+        let declared = head[encodingRange.upperBound..<end.lowerBound]
+            .drop(while: { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" })
+            .prefix(while: { $0 != "\"" && $0 != "'" && $0 != " " })
+            .lowercased()
+        let accepted = ["utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1"]
+        guard accepted.contains(declared) else {
+            throw ProtocolViolation("XML document declares encoding '\(declared.prefix(20))', which is refused (UTF-8 expected)")
+        }
     }
 
     /// True when `<!DOCTYPE` or `<!ENTITY` appears anywhere, in any case.
@@ -91,6 +117,9 @@ public enum XMLTree {
         }
         return false
     }
+
+    /// libxml2's XML_WAR_NS_URI, XML_WAR_NS_URI_RELATIVE and XML_NS_ERR_* codes.
+    static let namespaceWarningCodes: Set<Int> = [99, 100, 200, 201, 202, 203, 204, 205]
 
     /// "s:Envelope" -> "Envelope".
     static func localName(_ qualified: String) -> String {
