@@ -1,0 +1,28 @@
+/// A process left running in the background (e.g. a server inside a lab namespace).
+public final class BackgroundProcess: Sendable {
+    private let running: RunningProcess
+
+    init(_ running: RunningProcess) {
+        self.running = running
+    }
+
+    /// The command line it was started with.
+    public var command: [String] { running.command }
+
+    /// Its process id.
+    public var pid: Int32 { running.pid }
+
+    /// Whether it is still running.
+    public var isRunning: Bool { running.isRunning }
+
+    /// Stops it (SIGTERM, then SIGKILL after two seconds) and returns its status and output.
+    /// Calling it again, or after the process ended on its own, just returns the result.
+    @discardableResult
+    public func terminate() -> ProcessResult {
+        running.stop()
+    }
+
+    deinit {
+        if running.isRunning { running.stop() }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+/// portkeeper against the real miniupnpd, in network namespaces, in both IGD profiles.
+/// Serialized: each test builds its own lab, one at a time.
+@Suite("Lab: real miniupnpd", .serialized, labEnabled)
+struct LabGatewayTests {
+    static let profiles: [LabProfile] = [.v2, .v1]
+
+    @Test("discover finds the gateway", arguments: profiles)
+    func discoverFindsGateway(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            let found = try decode([DiscoveredGateway].self, try await lab.portkeeper(["discover", "--json"]))
+            try #require(found.count == 1)
+            #expect(found[0].location == Lab.descriptionURL)
+            #expect(found[0].udn.hasPrefix("uuid:"))
+            #expect(found[0].serviceType == (profile == .v2 ? "urn:schemas-upnp-org:service:WANIPConnection:2" : "urn:schemas-upnp-org:service:WANIPConnection:1"))
+            #expect(found[0].controlURL == "http://\(Lab.lanGateway):\(Lab.httpPort)/ctl/IPConn")
+            #expect(found[0].externalIP == Lab.wanGateway)
+            #expect(found[0].doubleNAT == false)
+
+            let text = try await lab.portkeeper(["discover"])
+            #expect(text.status == 0)
+            #expect(text.stdout.contains(found[0].udn))
+        }
+    }
+
+    @Test("status shows the WAN address", arguments: profiles)
+    func statusShowsWANAddress(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            struct Status: Decodable { var externalIP: String?; var connectionStatus: String?; var doubleNAT: Bool?; var uptime: UInt32? }
+            let status = try decode(Status.self, try await lab.portkeeper(["status", "--json"]))
+            #expect(status.externalIP == Lab.wanGateway)
+            #expect(status.connectionStatus == "Connected")
+            #expect(status.doubleNAT == false)
+            #expect(status.uptime != nil)
+        }
+    }
+
+    @Test("list agrees with upnpc -l", arguments: profiles)
+    func listAgreesWithUpnpc(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            for (port, proto, description) in [(7001, "TCP", "one"), (7002, "UDP", "two"), (7003, "TCP", "three")] {
+                try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-e", description, "-a", Lab.lanClient, "\(port)", "\(port + 100)", proto]).check()
+            }
+            let theirs = try await lab.upnpcList()
+            #expect(theirs.count == 3)
+            let ours = try decode([ListedMapping].self, try await lab.portkeeper(["list", "--json"]))
+            #expect(ours.count == theirs.count)
+            for entry in theirs {
+                let match = ours.first { $0.externalPort == entry.externalPort && $0.protocol == entry.proto }
+                #expect(match?.internalClient == entry.internalClient)
+                #expect(match?.internalPort == entry.internalPort)
+                #expect(match?.description == entry.description)
+                #expect(match?.enabled == true)
+                // Leases count down between the two reads.
+                #expect(match.map { Int($0.leaseDuration) - Int(entry.lease) }.map { abs($0) <= 5 } == true)
+            }
+            let text = try await lab.portkeeper(["list"])
+            #expect(text.stdout.contains("3 mappings"))
+            #expect(text.stdout.contains(profile == .v2 ? "GetListOfPortMappings" : "GetGenericPortMappingEntry"))
+        }
+    }
+
+    @Test("a mapping added through the library carries a TCP connection from outside, and deleting it closes it", arguments: profiles)
+    func mappingCarriesTraffic(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            let server = try lab.startBackground(on: .lan, ["socat", "TCP-LISTEN:9090,reuseaddr,fork", "SYSTEM:echo hello-from-lan"])
+            defer { _ = server.terminate() }
+            #expect(try await lab.connectFromOutside(port: 9090) == nil, "nothing is mapped yet, the connection must fail")
+
+            try await lab.probe(["add", Lab.descriptionURL, "9090", "tcp", Lab.lanClient, "9090", "0", "portkeeper lab"]).check()
+            let listed = try await lab.upnpcList()
+            #expect(listed.contains { $0.externalPort == 9090 && $0.proto == "TCP" && $0.internalClient == Lab.lanClient && $0.description == "portkeeper lab" })
+
+            var reply: String?
+            for _ in 0..<20 where reply == nil {
+                reply = try await lab.connectFromOutside(port: 9090)
+                if reply == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(reply?.contains("hello-from-lan") == true)
+
+            try await lab.probe(["delete", Lab.descriptionURL, "9090", "tcp"]).check()
+            #expect(try await lab.upnpcList().contains { $0.externalPort == 9090 } == false)
+            #expect(try await lab.connectFromOutside(port: 9090) == nil)
+
+            // Asking for it now is a typed fault, 714, not an empty success.
+            let gone = try await lab.probe(["get", Lab.descriptionURL, "9090", "tcp"])
+            #expect(gone.status != 0)
+            #expect(gone.stderr.contains("UPnP error 714 NoSuchEntryInArray"), "\(gone.stderr)")
+        }
+    }
+
+    @Test("descriptions round-trip exactly", arguments: profiles)
+    func descriptionsRoundTrip(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            let descriptions: [(UInt16, String, String)] = [
+                (8001, "Webサーバ (HTTP)", "Webサーバ (HTTP)"),
+                // upnpc prints the XML text as it arrived, entities not decoded.
+                (8002, "a<b & \"c\"", "a&lt;b &amp; &quot;c&quot;"),
+                (8003, "A&B <x>", "A&amp;B &lt;x&gt;"),
+            ]
+            for (port, description, _) in descriptions {
+                try await lab.probe(["add", Lab.descriptionURL, "\(port)", "udp", Lab.lanClient, "\(port)", "0", description]).check()
+            }
+            let listed = try decode([ListedMapping].self, try await lab.portkeeper(["list", "--json"]))
+            let theirs = try await lab.upnpcList()
+            for (port, description, asUpnpcShows) in descriptions {
+                #expect(listed.first { $0.externalPort == port }?.description == description)
+                #expect(theirs.first { $0.externalPort == port }?.description == asUpnpcShows)
+                struct Entry: Decodable { var description: String }
+                let specific = try decode(Entry.self, try await lab.probe(["get", Lab.descriptionURL, "\(port)", "udp"]))
+                #expect(specific.description == description)
+            }
+            struct Entry: Decodable { var externalPort: UInt16; var description: String }
+            let walked = try decode([Entry].self, try await lab.probe(["walk", Lab.descriptionURL]))
+            #expect(Set(walked.map(\.description)) == Set(descriptions.map(\.1)))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+/// The trait every lab test carries: runs where the lab can (or must) run, else a skip saying why.
+let labEnabled: ConditionTrait = .enabled(if: Lab.shouldRun, Comment(rawValue: Lab.skipReason ?? "the lab runs here"))
+
+/// Starts a lab, runs `body`, and removes the lab even when `body` fails.
+func withLab(_ profile: LabProfile, _ body: (Lab) async throws -> Void) async throws {
+    let lab: Lab
+    do {
+        lab = try await Lab.start(profile: profile)
+    } catch {
+        Issue.record("the lab could not start: \(error)")
+        return
+    }
+    defer { lab.stop() }
+    try await body(lab)
+}
+
+extension Lab {
+    /// Runs the built `portkeeper` on the LAN client.
+    @discardableResult
+    func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
+        try await run(on: .lan, [try Products.path("portkeeper")] + arguments)
+    }
+
+    /// Runs the built `lab-probe` (the library's actions) on the LAN client.
+    @discardableResult
+    func probe(_ arguments: [String]) async throws -> ProcessResult {
+        try await run(on: .lan, [try Products.path("lab-probe")] + arguments)
+    }
+
+    /// `upnpc -l` on the LAN client, parsed.
+    func upnpcList() async throws -> [UpnpcEntry] {
+        let result = try await run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-l"])
+        return UpnpcEntry.parse(result.stdout)
+    }
+
+    /// Opens a TCP connection from the outside host to the gateway's WAN address and returns
+    /// what the server at the other end said, or nil when the connection failed.
+    func connectFromOutside(port: UInt16) async throws -> String? {
+        let result = try await run(on: .outside, ["socat", "-T", "3", "-", "TCP:\(Lab.wanGateway):\(port),connect-timeout=3"], timeout: .seconds(10), stdin: "")
+        return result.status == 0 ? result.stdout : nil
+    }
+}
+
+/// One line of `upnpc -l`: ` 0 TCP  9090->192.168.77.2:9090  'desc' '' 604798`.
+struct UpnpcEntry: Equatable {
+    var proto: String
+    var externalPort: UInt16
+    var internalClient: String
+    var internalPort: UInt16
+    /// As upnpc prints it: the raw XML text, entities not decoded.
+    var description: String
+    var lease: UInt32
+
+    static func parse(_ output: String) -> [UpnpcEntry] {
+        let pattern = /^\s*\d+\s+(TCP|UDP)\s+(\d+)->([0-9.]+):(\d+)\s+'(.*)'\s+'(.*)'\s+(\d+)\s*$/
+        return output.split(separator: "\n").compactMap { line in
+            guard let m = String(line).wholeMatch(of: pattern) else { return nil }
+            return UpnpcEntry(
+                proto: String(m.1), externalPort: UInt16(m.2)!, internalClient: String(m.3),
+                internalPort: UInt16(m.4)!, description: String(m.5), lease: UInt32(m.7)!
+            )
+        }
+    }
+}
+
+/// The JSON `portkeeper list --json` prints.
+struct ListedMapping: Decodable, Equatable {
+    var remoteHost: String
+    var externalPort: UInt16
+    var `protocol`: String
+    var internalClient: String
+    var internalPort: UInt16
+    var enabled: Bool
+    var description: String
+    var leaseDuration: UInt32
+}
+
+struct DiscoveredGateway: Decodable {
+    var udn: String
+    var friendlyName: String
+    var location: String
+    var serviceType: String
+    var controlURL: String
+    var externalIP: String?
+    var doubleNAT: Bool?
+    var connectionStatus: String?
+}
+
+func decode<T: Decodable>(_ type: T.Type, _ result: ProcessResult) throws -> T {
+    #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+    return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
+}
