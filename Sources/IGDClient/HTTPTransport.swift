@@ -6,12 +6,15 @@ import IGDProtocol
 /// Bounds on one HTTP exchange with a gateway.
 public struct HTTPLimits: Sendable {
     public var connectTimeout: Duration
+    /// The longest silence while waiting for the answer, once connected.
+    public var readTimeout: Duration
     /// From the start of the connection attempt to the last byte of the response.
     public var deadline: Duration
     public var maxBodyBytes: Int
 
-    public init(connectTimeout: Duration = .seconds(2), deadline: Duration = .seconds(5), maxBodyBytes: Int = 1 << 20) {
+    public init(connectTimeout: Duration = .seconds(2), readTimeout: Duration = .seconds(3), deadline: Duration = .seconds(5), maxBodyBytes: Int = 1 << 20) {
         self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
         self.deadline = deadline
         self.maxBodyBytes = maxBodyBytes
     }
@@ -56,6 +59,7 @@ public struct HTTPTransport: Sendable {
         let urlText = url.description
         let maxBody = limits.maxBodyBytes
         let connectTimeout = min(limits.connectTimeout, limits.deadline)
+        let readTimeout = limits.readTimeout
 
         let deadlineTask = eventLoop.scheduleTask(in: .nanoseconds(limits.deadline.nanoseconds)) {
             promise.fail(TransportError(.timeout, url: urlText, "no complete answer within \(limits.deadline.secondsText)"))
@@ -65,8 +69,9 @@ public struct HTTPTransport: Sendable {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .nanoseconds(readTimeout.nanoseconds)))
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: urlText, maxBody: maxBody))
+                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: urlText, maxBody: maxBody, readTimeout: readTimeout))
                 }
             }
 
@@ -126,14 +131,24 @@ private final class ResponseCollector: ChannelInboundHandler {
     let promise: EventLoopPromise<HTTPResponse>
     let url: String
     let maxBody: Int
+    let readTimeout: Duration
     var head: HTTPResponseHead?
     var body: [UInt8] = []
     var done = false
 
-    init(promise: EventLoopPromise<HTTPResponse>, url: String, maxBody: Int) {
+    init(promise: EventLoopPromise<HTTPResponse>, url: String, maxBody: Int, readTimeout: Duration) {
         self.promise = promise
         self.url = url
         self.maxBody = maxBody
+        self.readTimeout = readTimeout
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            finish(context, .failure(TransportError(.timeout, url: url, "sent nothing for \(readTimeout.secondsText)")))
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -169,7 +184,9 @@ private final class ResponseCollector: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let failure: TransportError
-        if error is HTTPParserError {
+        if let parserError = error as? HTTPParserError, parserError == .invalidEOFState {
+            failure = TransportError(.closedEarly, url: url, "connection closed before the response was complete")
+        } else if error is HTTPParserError {
             failure = TransportError(.malformedResponse, url: url, "malformed HTTP response (\(error))")
         } else {
             failure = TransportError(.network, url: url, "\(error)")

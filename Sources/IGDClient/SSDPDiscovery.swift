@@ -120,9 +120,12 @@ public struct SSDPDiscovery: Sendable {
         var devices: [DiscoveredDevice] = []
         var settling = false
         var count = 0
+        // The stream still hands over what it buffered after the window closes it: check the
+        // clock too.
+        let deadline = ContinuousClock.now + options.window
         for await datagram in stream {
             count += 1
-            if count > options.maxDatagrams { break }
+            if count > options.maxDatagrams || ContinuousClock.now >= deadline { break }
             guard let source = datagram.source.ipAddress.flatMap({ IPv4Address($0) }) else { continue }
             let response: SSDP.SearchResponse
             do {
@@ -169,6 +172,8 @@ public struct SSDPDiscovery: Sendable {
 
     private func openSocket(on interface: SearchInterface, continuation: AsyncStream<Datagram>.Continuation) async throws -> any Channel {
         let channel = try await DatagramBootstrap(group: group)
+            // One byte over the cap, so that an oversized datagram is seen as such, not cut to fit.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SSDP.maxDatagramBytes + 1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DatagramReceiver(continuation: continuation))
@@ -176,7 +181,8 @@ public struct SSDPDiscovery: Sendable {
             }
             .bind(host: interface.address.description, port: 0)
             .get()
-        if let provider = channel as? any SocketOptionProvider, !interface.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+        // Multicast leaves through this interface and no other, whatever the routing table says.
+        if let provider = channel as? any SocketOptionProvider {
             var address = in_addr()
             address.s_addr = interface.address.value.bigEndian
             try await provider.setIPMulticastIF(address).get()

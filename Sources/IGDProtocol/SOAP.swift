@@ -85,7 +85,9 @@ public struct SOAPResponse: Sendable, Equatable {
     public static func decode(action: String, status: Int, body: [UInt8]) throws -> SOAPResponse {
         let document: XMLElement
         do {
-            document = try XMLTree.parse(body)
+            // A GetListOfPortMappings page carries its listing as text: allow text up to the
+            // whole (already capped) body.
+            document = try XMLTree.parse(body, limits: XMLLimits(maxTextBytes: XMLLimits.gateway.maxBytes))
         } catch {
             if status != 200 { throw UnexpectedHTTPStatus(status: status, action: action) }
             throw ProtocolViolation("\(action) response: \(error)")

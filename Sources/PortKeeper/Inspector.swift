@@ -64,7 +64,7 @@ public struct Inspector: Sendable {
     }
 
     func notFound(_ reference: GatewayReference, _ result: GatewayClient.DiscoveryResult) -> PortKeeperError {
-        let waited = discovery.window.components.seconds
+        let waited = Double(discovery.window.components.seconds) + Double(discovery.window.components.attoseconds) / 1e18
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
             let failures = result.failures.map { "\($0.location): \($0.reason)" }.joined(separator: "; ")
@@ -75,7 +75,7 @@ public struct Inspector: Sendable {
             return PortKeeperError("no gateway with UDN \(udn) answered (found \(seen))", hint: "run `portkeeper discover` to see the gateways here")
         }
         return PortKeeperError(
-            "no UPnP gateway answered \(where_) within \(waited) s",
+            "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s",
             hint: "check that UPnP is enabled on the router, that no firewall here blocks UDP port 1900 replies, and that you search on the interface facing the router (--interface NAME); or give its description URL with --location"
         )
     }

@@ -5,6 +5,8 @@
 //   lab-probe delete URL EXT PROTO
 //   lab-probe get URL EXT PROTO          prints the entry as JSON
 //   lab-probe walk URL                   the table read with GetGenericPortMappingEntry, as JSON
+//   lab-probe add-any URL EXT PROTO CLIENT INT LEASE DESCRIPTION   (IGDv2) prints the port granted
+//   lab-probe delete-range URL START END PROTO                      (IGDv2)
 import Foundation
 import IGDClient
 import IGDProtocol
@@ -31,7 +33,7 @@ func printJSON(_ value: some Encodable) {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count >= 2 else { fail("usage: lab-probe add|delete|get|walk URL ...") }
+guard arguments.count >= 2 else { fail("usage: lab-probe add|add-any|delete|delete-range|get|walk URL ...") }
 let client = GatewayClient()
 do {
     let gateway = try await client.describe(try GatewayURL(parsing: arguments[1]), probe: .whenChoosing)
@@ -43,6 +45,14 @@ do {
             internalClient: arguments[4], description: arguments[7], leaseDuration: UInt32(arguments[6]) ?? 0
         )
         try await client.perform(Actions.AddPortMapping(entry), on: service)
+    case ("add-any", 8):
+        let entry = PortMappingEntry(
+            externalPort: port(arguments[2]), protocol: proto(arguments[3]), internalPort: port(arguments[5]),
+            internalClient: arguments[4], description: arguments[7], leaseDuration: UInt32(arguments[6]) ?? 0
+        )
+        print(try await client.perform(Actions.AddAnyPortMapping(entry), on: service))
+    case ("delete-range", 5):
+        try await client.perform(Actions.DeletePortMappingRange(startPort: port(arguments[2]), endPort: port(arguments[3]), protocol: proto(arguments[4]), manage: true), on: service)
     case ("delete", 4):
         try await client.perform(Actions.DeletePortMapping(externalPort: port(arguments[2]), protocol: proto(arguments[3])), on: service)
     case ("get", 4):
@@ -50,7 +60,7 @@ do {
     case ("walk", 2):
         printJSON(try await client.genericEntryWalk(on: service).entries)
     default:
-        fail("usage: lab-probe add|delete|get|walk URL ...")
+        fail("usage: lab-probe add|add-any|delete|delete-range|get|walk URL ...")
     }
 } catch {
     fail("\(error)")

@@ -119,3 +119,75 @@ struct LabGatewayTests {
         }
     }
 }
+
+@Suite("Lab: IGDv2 actions and failures", .serialized, labEnabled)
+struct LabV2AndFailureTests {
+    @Test("AddAnyPortMapping gets another port when the asked one is taken; DeletePortMappingRange clears a range")
+    func version2Actions() async throws {
+        try await withLab(.v2) { lab in
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-a", Lab.lanClient, "7100", "7100", "TCP"]).check()
+            // 7100 is held by the same client: miniupnpd grants another external port for another internal port.
+            let granted = try await lab.probe(["add-any", Lab.descriptionURL, "7100", "tcp", "192.168.77.3", "7200", "0", "any port"])
+            #expect(granted.status == 0, "\(granted.stderr)")
+            let port = UInt16(granted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(port != nil && port != 7100)
+            let listed = try await lab.upnpcList()
+            #expect(listed.contains { $0.externalPort == port && $0.internalClient == "192.168.77.3" && $0.internalPort == 7200 })
+
+            for p in 7300...7304 {
+                try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-a", Lab.lanClient, "\(p)", "\(p)", "UDP"]).check()
+            }
+            try await lab.probe(["delete-range", Lab.descriptionURL, "7300", "7304", "udp"]).check()
+            #expect(try await lab.upnpcList().filter { (7300...7304).contains($0.externalPort) }.isEmpty)
+        }
+    }
+
+    @Test("v2 actions on the IGDv1 profile are refused before anything is sent")
+    func version2ActionsOnV1() async throws {
+        try await withLab(.v1) { lab in
+            let result = try await lab.probe(["add-any", Lab.descriptionURL, "7100", "tcp", Lab.lanClient, "7100", "0", "x"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("AddAnyPortMapping is not offered by urn:schemas-upnp-org:service:WANIPConnection:1"))
+        }
+    }
+
+    @Test("no gateway: one clear line and a non-zero exit")
+    func noGatewayFound() async throws {
+        try await withLab(.v2) { lab in
+            // The outside host's network has no UPnP gateway.
+            let result = try await lab.run(on: .outside, [try Products.path("portkeeper"), "discover"])
+            #expect(result.status == 1)
+            #expect(result.stdout.isEmpty)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderr)")
+            #expect(lines.first?.hasPrefix("portkeeper: error: no UPnP gateway answered on any interface within 2 s") == true)
+            #expect(result.stderr.contains("UPnP is enabled on the router"))
+
+            let wrongInterface = try await lab.run(on: .lan, [try Products.path("portkeeper"), "status", "--interface", "nosuch0"])
+            #expect(wrongInterface.status == 1)
+            #expect(wrongInterface.stderr.contains("interface nosuch0 does not exist"))
+
+            // The gateway is down: refused, with a hint to rediscover.
+            try await lab.stopGateway()
+            let down = try await lab.run(on: .lan, [try Products.path("portkeeper"), "list", "--gateway", Lab.descriptionURL])
+            #expect(down.status == 1)
+            #expect(down.stderr.contains("connection refused"))
+            #expect(down.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test("a lab is removed even when its test fails")
+    func labCleansUp() async throws {
+        struct Deliberate: Error {}
+        var namespace = ""
+        await #expect(throws: Deliberate.self) {
+            try await withLab(.v2) { lab in
+                namespace = lab.namespace(.gateway)
+                throw Deliberate()
+            }
+        }
+        #expect(!namespace.isEmpty)
+        let list = try await ProcessRunner.run("ip", ["netns", "list"], timeout: .seconds(10))
+        #expect(!list.stdout.contains(namespace))
+    }
+}

@@ -1,0 +1,362 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import IGDTestSupport
+import Testing
+
+extension AgainstFakes {
+    /// SSDP discovery over loopback against fake responders, and GatewayClient.discover.
+    @Suite("Discovery")
+    struct DiscoveryTests {
+        static let igd2 = "urn:schemas-upnp-org:device:InternetGatewayDevice:2"
+        static let igd1 = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+        static let wanIP1 = "urn:schemas-upnp-org:service:WANIPConnection:1"
+
+        let ssdp = SSDPDiscovery()
+
+        /// Runs a search and times it.
+        func search(_ options: DiscoveryOptions) async throws -> (devices: [DiscoveredDevice], elapsed: Duration) {
+            let (result, elapsed) = await timed { try await ssdp.search(options) }
+            return (try result.get(), elapsed)
+        }
+
+        // MARK: Finding the simulated gateway
+
+        @Test("The seed router is found once, by UDN, with its description URL")
+        func findsSimulatedGateway() async throws {
+            try await withGateway(try .seedRouter(), ssdp: true) { gateway in
+                let port = try #require(gateway.ssdpPort)
+                let (devices, elapsed) = try await search(loopbackOptions(port: port))
+                try #require(devices.count == 1)
+                #expect(devices[0].udn == "uuid:53563300-0101-0000-000ba233dcd7")
+                #expect(devices[0].location == (try descriptionURL(gateway)))
+                #expect(devices[0].searchTargets == [Self.igd1])
+                #expect(devices[0].interface.name == "lo")
+                #expect(devices[0].server?.contains("UPnP/1.1") == true)
+                // Returned shortly after the answer, well before the 2 s window.
+                #expect(elapsed < .milliseconds(1500))
+                // Only the gateway device types were searched: the answer came before the second stage.
+                #expect(gateway.searches.compactMap(\.searchTarget) == [Self.igd2, Self.igd1])
+            }
+        }
+
+        @Test("A gateway answering several search targets is listed once, with every target")
+        func dedupeByUDN() async throws {
+            try await withGateway(.noURLBase(), ssdp: true) { gateway in
+                var options = loopbackOptions(port: try #require(gateway.ssdpPort), window: .milliseconds(700))
+                options.waitFullWindow = true
+                options.secondStageAfter = .milliseconds(50)
+                let (devices, _) = try await search(options)
+                try #require(devices.count == 1)
+                #expect(devices[0].udn == "uuid:5e1f0a4c-7d3b-4c2a-9f10-00000000a001")
+                #expect(Set(devices[0].searchTargets) == [Self.igd1, Self.wanIP1])
+            }
+        }
+
+        @Test("Several replies with one UDN and different USNs make one device")
+        func dedupeManyReplies() async throws {
+            let location = "http://127.0.0.1:5000/root.xml"
+            try await withResponder({ search in
+                guard search.method == "M-SEARCH" else { return [] }
+                return ["upnp:rootdevice", Self.igd1, Self.wanIP1, "uuid:dup"].map {
+                    .searchResponse(st: $0, usn: $0 == "uuid:dup" ? "uuid:dup" : "uuid:dup::\($0)", location: location)
+                }
+            }) { responder in
+                let (devices, _) = try await search(loopbackOptions(port: responder.port))
+                try #require(devices.count == 1)
+                #expect(devices[0].udn == "uuid:dup")
+                #expect(devices[0].location.port == 5000)
+                #expect(Set(devices[0].searchTargets).isSuperset(of: ["upnp:rootdevice", Self.igd1, Self.wanIP1]))
+            }
+        }
+
+        @Test("waitFullWindow waits out the window")
+        func waitFullWindow() async throws {
+            try await withGateway(try .seedRouter(), ssdp: true) { gateway in
+                var options = loopbackOptions(port: try #require(gateway.ssdpPort), window: .milliseconds(500))
+                options.waitFullWindow = true
+                let (devices, elapsed) = try await search(options)
+                #expect(devices.count == 1)
+                #expect(elapsed >= .milliseconds(450))
+                #expect(elapsed < .milliseconds(1200))
+            }
+        }
+
+        @Test("With nobody answering, search ends at the window")
+        func silentNetwork() async throws {
+            try await withResponder({ _ in [] }) { responder in
+                let (devices, elapsed) = try await search(loopbackOptions(port: responder.port, window: .milliseconds(600)))
+                #expect(devices.isEmpty)
+                #expect(elapsed >= .milliseconds(550))
+                #expect(elapsed < .milliseconds(1300))
+            }
+        }
+
+        // MARK: What the searches say
+
+        @Test("M-SEARCH carries MAN, MX and the gateway device types first")
+        func searchMessages() async throws {
+            try await withResponder({ _ in [] }) { responder in
+                var options = loopbackOptions(port: responder.port, window: .milliseconds(500))
+                options.mx = 3
+                options.secondStageAfter = .milliseconds(100)
+                _ = try await search(options)
+                let searches = responder.searches
+                try #require(searches.count >= 5)
+                for search in searches {
+                    #expect(search.method == "M-SEARCH")
+                    #expect(search.raw.hasPrefix("M-SEARCH * HTTP/1.1\r\n"))
+                    #expect(search.header("MAN") == "\"ssdp:discover\"")
+                    #expect(search.mx == "3")
+                    #expect(search.header("HOST") != nil)
+                }
+                #expect(searches.prefix(2).compactMap(\.searchTarget) == [Self.igd2, Self.igd1])
+                #expect(searches[2..<5].compactMap(\.searchTarget) == WANService.allCases.map(\.rawValue))
+            }
+        }
+
+        @Test("MX is clamped to 1...5", arguments: [(0, "1"), (9, "5")])
+        func mxClamped(mx: Int, sent: String) async throws {
+            try await withResponder({ _ in [] }) { responder in
+                var options = loopbackOptions(port: responder.port, window: .milliseconds(200))
+                options.mx = mx
+                _ = try await search(options)
+                #expect(!responder.searches.isEmpty)
+                #expect(responder.searches.allSatisfy { $0.mx == sent })
+            }
+        }
+
+        @Test("A gateway answering only WANIPConnection:1 is found by the second stage")
+        func secondStage() async throws {
+            try await withGateway(.noURLBase(), ssdp: false) { gateway in
+                let location = gateway.descriptionURL
+                try await withResponder({ search in
+                    guard search.searchTarget == Self.wanIP1 else { return [] }
+                    return [.searchResponse(st: Self.wanIP1, usn: "\(gateway.profile.udn)::\(Self.wanIP1)", location: location)]
+                }) { responder in
+                    var options = loopbackOptions(port: responder.port)
+                    options.secondStageAfter = .milliseconds(150)
+                    let (devices, elapsed) = try await search(options)
+                    try #require(devices.count == 1)
+                    #expect(devices[0].udn == gateway.profile.udn)
+                    #expect(devices[0].searchTargets == [Self.wanIP1])
+                    #expect(elapsed < .milliseconds(1500))
+                    let targets = responder.searches.compactMap(\.searchTarget)
+                    #expect(targets.prefix(2) == [Self.igd2, Self.igd1])
+                    #expect(Set(targets.dropFirst(2)) == Set(WANService.allCases.map(\.rawValue)))
+                    #expect(targets.count == 2 + WANService.allCases.count, "no resend after the answer: \(targets)")
+                }
+            }
+        }
+
+        @Test("Searches are sent once more when nothing answers by resendAfter")
+        func resend() async throws {
+            try await withResponder({ _ in [] }) { responder in
+                var options = loopbackOptions(port: responder.port, window: .milliseconds(600))
+                options.secondStageAfter = .milliseconds(50)
+                options.resendAfter = .milliseconds(300)
+                _ = try await search(options)
+                let targets = responder.searches.compactMap(\.searchTarget)
+                #expect(targets.count == 2 * UPnP.searchTargets.count)
+                #expect(Array(targets.suffix(UPnP.searchTargets.count)) == UPnP.searchTargets)
+            }
+        }
+
+        // MARK: Replies refused
+
+        @Test("A LOCATION not on the replying host, not http, or with userinfo is ignored", arguments: [
+            "http://127.0.0.2:PORT/desc/root.xml",
+            "https://127.0.0.1:PORT/desc/root.xml",
+            "http://admin:secret@127.0.0.1:PORT/desc/root.xml",
+            "http://localhost:PORT/desc/root.xml",
+            "ftp://127.0.0.1:PORT/desc/root.xml",
+        ])
+        func badLocationIgnored(template: String) async throws {
+            try await withGateway(.noURLBase(), ssdp: false) { gateway in
+                let location = template.replacingOccurrences(of: "PORT", with: String(gateway.port))
+                try await withResponder({ search in
+                    guard search.method == "M-SEARCH" else { return [] }
+                    return [.searchResponse(st: search.searchTarget ?? "", usn: "uuid:evil::x", location: location)]
+                }) { responder in
+                    var options = loopbackOptions(port: responder.port, window: .milliseconds(300))
+                    options.secondStageAfter = .milliseconds(100)
+                    let result = try await makeClient().discover(options)
+                    #expect(result.gateways.isEmpty)
+                    #expect(result.failures.isEmpty)
+                    #expect(gateway.requests.isEmpty)
+                    #expect(try await ssdp.search(options).isEmpty)
+                }
+            }
+        }
+
+        @Test("Malformed datagrams are ignored and a good reply after them still counts")
+        func malformedDatagrams() async throws {
+            let good = FakeSSDPDatagram.searchResponse(st: Self.igd1, usn: "uuid:good::\(Self.igd1)", location: "http://127.0.0.1:5000/d.xml", delay: .milliseconds(30))
+            let bad: [[UInt8]] = [
+                Array("garbage".utf8),
+                [0xff, 0xfe, 0x00, 0x41],
+                Array("HTTP/1.1 200 OK\r\nST: \(Self.igd1)\r\nUSN: uuid:nolocation\r\n\r\n".utf8),
+                Array("HTTP/1.1 200 OK\r\nST: \(Self.igd1)\r\nLOCATION: http://127.0.0.1:5000/d.xml\r\n\r\n".utf8),
+                Array("HTTP/1.1 404 Not Found\r\nST: \(Self.igd1)\r\nUSN: uuid:404\r\nLOCATION: http://127.0.0.1:5000/d.xml\r\n\r\n".utf8),
+                Array("NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nUSN: uuid:notify\r\nLOCATION: http://127.0.0.1:5000/d.xml\r\n\r\n".utf8),
+                Array("HTTP/1.1 200 OK\r\nST: \(Self.igd1)\r\nUSN: uuid:big\r\nLOCATION: http://127.0.0.1:5000/d.xml\r\nX: \(String(repeating: "a", count: 9000))\r\n\r\n".utf8),
+                Array("HTTP/1.1 200 OK\r\nST: \(Self.igd1)\r\nUSN: uuid:badport\r\nLOCATION: http://127.0.0.1:99999/d.xml\r\n\r\n".utf8),
+                [],
+            ]
+            try await withResponder({ search in
+                guard search.searchTarget == Self.igd1 else { return [] }
+                return bad.map { FakeSSDPDatagram(bytes: $0) } + [good]
+            }) { responder in
+                let (devices, _) = try await search(loopbackOptions(port: responder.port))
+                #expect(devices.map(\.udn) == ["uuid:good"])
+            }
+        }
+
+        @Test("A reply over the datagram cap is refused, a long one under it is read in full")
+        func datagramSizes() async throws {
+            // SSDP.maxDatagramBytes is 8192: a 3000-byte reply is acceptable, a 9000-byte one is not.
+            func reply(udn: String, padding: Int) -> [UInt8] {
+                Array(("HTTP/1.1 200 OK\r\nST: \(Self.igd1)\r\nUSN: \(udn)::\(Self.igd1)\r\n"
+                    + "X-Padding: \(String(repeating: "p", count: padding))\r\n"
+                    + "LOCATION: http://127.0.0.1:5000/d.xml\r\nSERVER: Tail/1.0 UPnP/1.1\r\n\r\n").utf8)
+            }
+            let long = reply(udn: "uuid:long", padding: 2900)
+            let oversized = reply(udn: "uuid:oversized", padding: 8900)
+            #expect(long.count < SSDP.maxDatagramBytes && oversized.count > SSDP.maxDatagramBytes)
+            try await withResponder({ search in
+                guard search.searchTarget == Self.igd1 else { return [] }
+                return [FakeSSDPDatagram(bytes: oversized), FakeSSDPDatagram(bytes: long)]
+            }) { responder in
+                let (devices, _) = try await search(loopbackOptions(port: responder.port, window: .milliseconds(600)))
+                #expect(devices.map(\.udn) == ["uuid:long"])
+                #expect(devices.first?.server == "Tail/1.0 UPnP/1.1")
+            }
+        }
+
+        @Test("A flood of replies neither outlasts the window nor exceeds maxDevices", arguments: [
+            (false, 512), (true, 512), (true, 50_000),
+        ])
+        func flood(waitFullWindow: Bool, maxDatagrams: Int) async throws {
+            try await withResponder({ search in
+                guard search.method == "M-SEARCH" else { return [] }
+                return (0..<5000).map {
+                    .searchResponse(st: "urn:example:flood", usn: "uuid:flood-\($0)::x", location: "http://127.0.0.1:\(1000 + $0 % 50000)/d.xml")
+                }
+            }) { responder in
+                var options = loopbackOptions(port: responder.port, window: .milliseconds(800))
+                options.waitFullWindow = waitFullWindow
+                options.maxDatagrams = maxDatagrams
+                options.maxDevices = 5
+                let (devices, elapsed) = try await search(options)
+                #expect(devices.count == 5)
+                #expect(Set(devices.map(\.udn)).count == devices.count)
+                #expect(elapsed < .milliseconds(1300))
+            }
+        }
+
+        @Test("onDevice is called once per new device, as it answers")
+        func onDeviceCallback() async throws {
+            try await withResponder({ search in
+                guard search.searchTarget == Self.igd1 else { return [] }
+                return [
+                    .searchResponse(st: Self.igd1, usn: "uuid:a::\(Self.igd1)", location: "http://127.0.0.1:5000/a.xml"),
+                    .searchResponse(st: "upnp:rootdevice", usn: "uuid:a::upnp:rootdevice", location: "http://127.0.0.1:5000/a.xml"),
+                    .searchResponse(st: Self.igd1, usn: "uuid:b::\(Self.igd1)", location: "http://127.0.0.1:5001/b.xml", delay: .milliseconds(50)),
+                ]
+            }) { responder in
+                let seen = Collected()
+                let devices = try await ssdp.search(loopbackOptions(port: responder.port)) { seen.append($0.udn) }
+                #expect(devices.map(\.udn) == ["uuid:a", "uuid:b"])
+                #expect(seen.values == ["uuid:a", "uuid:b"])
+            }
+        }
+
+        @Test("The BOOTID of a reply is kept")
+        func bootID() async throws {
+            try await withResponder({ search in
+                guard search.searchTarget == Self.igd1 else { return [] }
+                return [.searchResponse(st: Self.igd1, usn: "uuid:boot::\(Self.igd1)", location: "http://127.0.0.1:5000/a.xml", extraHeaders: [("BOOTID.UPNP.ORG", "42")])]
+            }) { responder in
+                let (devices, _) = try await search(loopbackOptions(port: responder.port))
+                #expect(devices.first?.bootID == 42)
+            }
+        }
+
+        // MARK: GatewayClient.discover
+
+        @Test("discover describes what it finds and lists a broken device in failures")
+        func discoverDescribesAndReportsFailures() async throws {
+            try await withGateway(try .seedRouter(connectedPath: "/UD/?9"), ssdp: false) { gateway in
+                try await withServer({ _ in .text(200, "<root><notADevice/></root>") }) { broken in
+                    let good = gateway.descriptionURL
+                    let bad = broken.baseURL + "/broken.xml"
+                    let udn = gateway.profile.udn
+                    try await withResponder({ search in
+                        guard search.searchTarget == Self.igd1 else { return [] }
+                        return [
+                            .searchResponse(st: Self.igd1, usn: "\(udn)::\(Self.igd1)", location: good, extraHeaders: [("BOOTID.UPNP.ORG", "7")]),
+                            .searchResponse(st: Self.igd1, usn: "uuid:broken::\(Self.igd1)", location: bad),
+                        ]
+                    }) { responder in
+                        let result = try await makeClient().discover(loopbackOptions(port: responder.port))
+                        try #require(result.gateways.count == 1)
+                        let found = result.gateways[0]
+                        #expect(found.udn == udn)
+                        #expect(found.friendlyName == "ADSL Modem-SV3")
+                        #expect(found.service.controlURL.target == "/UD/?9")
+                        #expect(found.bootID == 7)
+                        try #require(result.failures.count == 1)
+                        #expect(result.failures[0].location == (try GatewayURL(parsing: bad)))
+                        #expect(result.failures[0].reason.contains("device"))
+                        #expect(broken.requests.map(\.target) == ["/broken.xml"])
+                    }
+                }
+            }
+        }
+
+        @Test("discover describes while the search is still listening")
+        func discoverDescribesDuringTheWindow() async throws {
+            try await withGateway(.noURLBase(), ssdp: true) { gateway in
+                var options = loopbackOptions(port: try #require(gateway.ssdpPort), window: .milliseconds(1200))
+                options.waitFullWindow = true
+                let client = makeClient()
+                async let discovered = timed { try await client.discover(options) }
+                try await Task.sleep(for: .milliseconds(600))
+                let describedEarly = gateway.requests.contains { $0.target == gateway.profile.descriptionPath }
+                let (result, elapsed) = await discovered
+                #expect(describedEarly, "the description was not read while the search was still running")
+                let found = try result.get()
+                #expect(found.gateways.map(\.udn) == [gateway.profile.udn])
+                #expect(found.failures.isEmpty)
+                #expect(elapsed >= .milliseconds(1100))
+            }
+        }
+
+        @Test("discover with nothing answering finds nothing and fails nothing")
+        func discoverNothing() async throws {
+            try await withResponder({ _ in [] }) { responder in
+                let result = try await makeClient().discover(loopbackOptions(port: responder.port, window: .milliseconds(400)))
+                #expect(result.gateways.isEmpty)
+                #expect(result.failures.isEmpty)
+            }
+        }
+    }
+}
+
+/// Strings collected from a callback.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+
+    func append(_ item: String) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+
+    var values: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
+}
