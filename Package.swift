@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependencies point one way:
 //   IGDProtocol (pure codecs) <- IGDClient (the only module with sockets) <- PortKeeper (domain) <- portkeeper (CLI)
+//   MappingRegistry (SQLite through GRDB; migrations from Migrations/) <- PortKeeper
 //   IGDTestSupport (fake gateway, fixtures, lab control) serves the tests only.
 let package = Package(
     name: "portkeeper",
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "IGDProtocol"),
@@ -30,11 +32,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The SQL files of Migrations/, embedded at build time so the binary works wherever it is copied.
+        .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
+        .target(name: "Migrations", path: "Migrations", exclude: ["README.md"], plugins: ["EmbedMigrations"]),
+        .target(
+            name: "MappingRegistry",
+            dependencies: [
+                "IGDProtocol",
+                "Migrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "PortKeeper",
             dependencies: [
                 "IGDProtocol",
                 "IGDClient",
+                "MappingRegistry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -60,6 +75,7 @@ let package = Package(
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(name: "MappingRegistryTests", dependencies: ["MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "IGDTestSupport"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],

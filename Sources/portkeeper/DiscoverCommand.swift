@@ -14,6 +14,7 @@ struct DiscoverCommand: AsyncParsableCommand {
     var location: String?
 
     @OptionGroup var output: OutputArguments
+    @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
@@ -22,6 +23,8 @@ struct DiscoverCommand: AsyncParsableCommand {
                 throw PortKeeperError("--location \(location) is not a URL", hint: "give the description URL, e.g. http://192.168.1.1:5000/rootDesc.xml")
             }
             let gateways = try await discovery.inspector().gateways(reference)
+            let keeper = discovery.keeper(try registry.open())
+            for gateway in gateways { try keeper.record(gateway) }
             print(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
         }
     }
@@ -36,10 +39,11 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var discovery: DiscoveryArguments
     @OptionGroup var output: OutputArguments
+    @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let found = try await discovery.inspector().gateway(try gateway.reference())
+            let found = try await discovery.keeper(try registry.open()).liveGateway(gateway.gateway)
             print(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
         }
     }
@@ -54,12 +58,12 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var discovery: DiscoveryArguments
     @OptionGroup var output: OutputArguments
+    @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let inspector = discovery.inspector()
-            let found = try await inspector.gateway(try gateway.reference(), probe: .whenChoosing)
-            let table = try await inspector.mappings(on: found)
+            let found = try await discovery.keeper(try registry.open()).liveGateway(gateway.gateway, probe: .whenChoosing)
+            let table = try await discovery.inspector().mappings(on: found)
             print(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
         }
     }

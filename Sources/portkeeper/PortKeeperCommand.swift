@@ -10,7 +10,11 @@ struct PortKeeperCommand: AsyncParsableCommand {
         abstract: "Keeps a router's UPnP port mappings the way you declared them.",
         discussion: "Discovery sends SSDP multicast (239.255.255.250:1900) on your LAN.",
         version: "0.1.0",
-        subcommands: [DiscoverCommand.self, StatusCommand.self, ListCommand.self]
+        subcommands: [
+            DiscoverCommand.self, StatusCommand.self, ListCommand.self, GatewaysCommand.self,
+            AddCommand.self, RemoveCommand.self, MappingsCommand.self,
+            PlanCommand.self, ReconcileCommand.self, HistoryCommand.self, RollbackCommand.self,
+        ]
     )
 }
 

@@ -48,13 +48,7 @@ enum Render {
                 entry.remoteHost.isEmpty ? "*" : entry.remoteHost, printable(entry.description),
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        var lines = [line(header)] + rows.map(line)
+        var lines = [columns(header, rows)]
         let count = table.entries.count == 1 ? "1 mapping" : "\(table.entries.count) mappings"
         lines.append("\(count) on \(gateway.friendlyName) (read with \(table.method.rawValue))")
         return lines.joined(separator: "\n")

@@ -155,7 +155,7 @@ struct LabV2AndFailureTests {
     func noGatewayFound() async throws {
         try await withLab(.v2) { lab in
             // The outside host's network has no UPnP gateway.
-            let result = try await lab.run(on: .outside, [try Products.path("portkeeper"), "discover"])
+            let result = try await lab.run(on: .outside, [try Products.path("portkeeper"), "discover", "--db", lab.registryPath])
             #expect(result.status == 1)
             #expect(result.stdout.isEmpty)
             let lines = result.stderr.split(separator: "\n")
@@ -163,13 +163,13 @@ struct LabV2AndFailureTests {
             #expect(lines.first?.hasPrefix("portkeeper: error: no UPnP gateway answered on any interface within 2 s") == true)
             #expect(result.stderr.contains("UPnP is enabled on the router"))
 
-            let wrongInterface = try await lab.run(on: .lan, [try Products.path("portkeeper"), "status", "--interface", "nosuch0"])
+            let wrongInterface = try await lab.run(on: .lan, [try Products.path("portkeeper"), "status", "--interface", "nosuch0", "--db", lab.registryPath])
             #expect(wrongInterface.status == 1)
             #expect(wrongInterface.stderr.contains("interface nosuch0 does not exist"))
 
             // The gateway is down: refused, with a hint to rediscover.
             try await lab.stopGateway()
-            let down = try await lab.run(on: .lan, [try Products.path("portkeeper"), "list", "--gateway", Lab.descriptionURL])
+            let down = try await lab.run(on: .lan, [try Products.path("portkeeper"), "list", "--gateway", Lab.descriptionURL, "--db", lab.registryPath])
             #expect(down.status == 1)
             #expect(down.stderr.contains("connection refused"))
             #expect(down.stderr.split(separator: "\n").count == 1)

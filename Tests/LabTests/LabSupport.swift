@@ -14,7 +14,10 @@ func withLab(_ profile: LabProfile, _ body: (Lab) async throws -> Void) async th
         Issue.record("the lab could not start: \(error)")
         return
     }
-    defer { lab.stop() }
+    defer {
+        lab.stop()
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + suffix) }
+    }
     try await body(lab)
 }
 
@@ -22,7 +25,11 @@ extension Lab {
     /// Runs the built `portkeeper` on the LAN client.
     @discardableResult
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await run(on: .lan, [try Products.path("portkeeper")] + arguments)
+        try await run(on: .lan, [try Products.path("portkeeper")] + arguments + ["--db", registryPath])
+    }
+
+    /// The registry the lab's portkeeper runs share (removed with the lab).
+    var registryPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-lab-\(name).sqlite").path
     }
 
     /// Runs the built `lab-probe` (the library's actions) on the LAN client.

@@ -5,8 +5,11 @@ import Testing
 /// The built `portkeeper` binary against the fake seed router on loopback: what a user sees.
 @Suite("CLI against the fake seed router")
 struct CLITests {
+    /// A registry of this test's own.
+    let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-cli-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, timeout: .seconds(30))
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: ["PORTKEEPER_DB": registryPath], timeout: .seconds(30))
     }
 
     @Test func discoverWithLocationSkipsSSDPAndChoosesTheConnectedService() async throws {

@@ -1,0 +1,149 @@
+import Foundation
+import IGDProtocol
+
+/// A gateway as the registry knows it.
+public struct GatewayRecord: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var udn: String
+    public var friendlyName: String
+    public var manufacturer: String
+    public var modelName: String
+    public var modelNumber: String
+    public var descriptionURL: String
+    public var serviceType: String
+    public var controlURL: String
+    public var serviceChoice: String
+    public var bootID: UInt32?
+    /// The external address last reported, and its class.
+    public var externalAddress: String?
+    public var addressClass: String?
+    /// Learned: the gateway accepts only lease 0 (725, or 402 on a non-zero lease).
+    public var permanentLeasesOnly: Bool
+    /// Learned: the longest lease the gateway grants, when it caps them.
+    public var leaseCap: UInt32?
+    /// Learned: how the GetGenericPortMappingEntry walk ended.
+    public var listEnd: String?
+    /// Learned: whether GetListOfPortMappings answered (nil: not tried).
+    public var listOfPortMappingsWorks: Bool?
+    public var firstSeen: Date
+    public var lastSeen: Date
+}
+
+/// A gateway as just found on the network, to be recorded.
+public struct ObservedGateway: Sendable, Equatable {
+    public struct Service: Sendable, Equatable {
+        public var serviceType: String
+        public var serviceId: String
+        public var controlURL: String
+        public init(serviceType: String, serviceId: String, controlURL: String) {
+            self.serviceType = serviceType
+            self.serviceId = serviceId
+            self.controlURL = controlURL
+        }
+    }
+
+    public var udn: String
+    public var friendlyName: String
+    public var manufacturer: String
+    public var modelName: String
+    public var modelNumber: String
+    public var descriptionURL: String
+    public var services: [Service]
+    public var chosen: Service
+    public var serviceChoice: String
+    public var bootID: UInt32?
+    public var externalAddress: ExternalAddress?
+
+    public init(
+        udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
+        descriptionURL: String, services: [Service], chosen: Service, serviceChoice: String,
+        bootID: UInt32?, externalAddress: ExternalAddress?
+    ) {
+        self.udn = udn
+        self.friendlyName = friendlyName
+        self.manufacturer = manufacturer
+        self.modelName = modelName
+        self.modelNumber = modelNumber
+        self.descriptionURL = descriptionURL
+        self.services = services
+        self.chosen = chosen
+        self.serviceChoice = serviceChoice
+        self.bootID = bootID
+        self.externalAddress = externalAddress
+    }
+}
+
+/// One revision, as `history` shows it.
+public struct RevisionRecord: Sendable, Equatable, Codable {
+    public var number: Int64
+    public var time: Date
+    public var command: String
+    public var actor: RevisionActor
+    public var gatewayID: Int64?
+    public var summary: String
+    public var changes: [Change]
+}
+
+/// How an operation on the gateway ended.
+public enum OperationOutcome: Sendable, Equatable, CustomStringConvertible {
+    /// Journaled, not yet known (the process may have died while acting).
+    case pending
+    case ok
+    /// The gateway answered this UPnP error code.
+    case upnp(Int)
+    /// Transport or protocol failure: the gateway may or may not have acted.
+    case unknown(String)
+    /// Known not to have happened, for another reason.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .pending: return "pending"
+        case .ok: return "ok"
+        case .upnp(let code): return "upnp:\(code)"
+        case .unknown(let why): return why.isEmpty ? "unknown" : "unknown:\(why)"
+        case .failed(let why): return "failed:\(why)"
+        }
+    }
+
+    init(stored text: String) {
+        if text == "pending" { self = .pending; return }
+        if text == "ok" { self = .ok; return }
+        if text.hasPrefix("upnp:"), let code = Int(text.dropFirst(5)) { self = .upnp(code); return }
+        if text.hasPrefix("failed:") { self = .failed(String(text.dropFirst(7))); return }
+        if text.hasPrefix("unknown:") { self = .unknown(String(text.dropFirst(8))); return }
+        self = .unknown("")
+    }
+
+    var stored: String { description }
+}
+
+/// The kind of action journaled.
+public enum OperationAction: String, Sendable, Codable {
+    case add = "AddPortMapping"
+    case delete = "DeletePortMapping"
+}
+
+/// Why an entry is deleted: rollback re-creates the entries `--prune` or `--force` deleted.
+public enum DeleteReason: String, Sendable, Codable {
+    case noLongerDeclared = "no-longer-declared"
+    case pruned
+    case replaced
+    case moved
+}
+
+/// One journaled operation.
+public struct JournaledOperation: Sendable, Equatable {
+    public var id: Int64
+    public var revision: Int64
+    public var gatewayID: Int64
+    public var action: OperationAction
+    public var key: MappingKey
+    /// For an add, the entry sent.
+    public var entry: PortMappingEntry?
+    /// For a delete, why.
+    public var deleteReason: DeleteReason?
+    /// The entry as it was on the gateway before acting, if there was one.
+    public var before: PortMappingEntry?
+    public var outcome: OperationOutcome
+}

@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import IGDProtocol
+
+extension Registry {
+    /// Journals an operation before it is sent to the gateway.
+    /// - Returns: the operation's id, to complete with ``journalOutcome(_:_:)``.
+    public func journalIntent(
+        revision: Int64, gatewayID: Int64, action: OperationAction, key: MappingKey,
+        entry: PortMappingEntry? = nil, deleteReason: DeleteReason? = nil, before: PortMappingEntry?, at now: Date = Date()
+    ) throws -> Int64 {
+        try database.write { db in
+            let arguments: String? = switch action {
+            case .add: entry.map { Storage.json($0) }
+            case .delete: deleteReason.map { Storage.json(["reason": $0.rawValue]) }
+            }
+            try db.execute(sql: """
+                INSERT INTO operation (revision_id, gateway_id, action, protocol, external_port, remote_host, arguments, before, outcome, started)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                """, arguments: [
+                    revision, gatewayID, action.rawValue, key.protocol.rawValue, Int(key.externalPort), key.remoteHost,
+                    arguments, before.map { Storage.json($0) }, Storage.text(now),
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Completes a journaled operation, and with it the ownership record: an entry portkeeper
+    /// added is its own; one it deleted no longer is.
+    public func journalOutcome(_ id: Int64, _ outcome: OperationOutcome, at now: Date = Date()) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE operation SET outcome = ?, finished = ? WHERE id = ?", arguments: [outcome.stored, Storage.text(now), id])
+            guard outcome == .ok, let operation = try Self.operation(db, id: id) else { return }
+            switch operation.action {
+            case .add:
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO owned_mapping (gateway_id, protocol, external_port, remote_host, revision_id) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [operation.gatewayID, operation.key.protocol.rawValue, Int(operation.key.externalPort), operation.key.remoteHost, operation.revision])
+            case .delete:
+                try db.execute(sql: """
+                    DELETE FROM owned_mapping WHERE gateway_id = ? AND protocol = ? AND external_port = ? AND remote_host = ?
+                    """, arguments: [operation.gatewayID, operation.key.protocol.rawValue, Int(operation.key.externalPort), operation.key.remoteHost])
+            }
+        }
+    }
+
+    /// Operations whose outcome was never learned (the process died while acting, or the
+    /// gateway did not answer): to be resolved by reading the gateway, not by replaying them.
+    public func unresolvedOperations(gatewayID: Int64) throws -> [JournaledOperation] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM operation WHERE gateway_id = ? AND (outcome = 'pending' OR outcome LIKE 'unknown%') ORDER BY id
+                """, arguments: [gatewayID]).compactMap(JournaledOperation.init(row:))
+        }
+    }
+
+    /// The operations of a revision, in order.
+    public func operations(revision: Int64) throws -> [JournaledOperation] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM operation WHERE revision_id = ? ORDER BY id", arguments: [revision])
+                .compactMap(JournaledOperation.init(row:))
+        }
+    }
+
+    /// Entries of other programs that `--prune` or `--force` deleted after `revision`, as they
+    /// were before: rollback re-creates them.
+    public func foreignEntriesDeleted(afterRevision revision: Int64, gatewayID: Int64) throws -> [PortMappingEntry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM operation WHERE gateway_id = ? AND revision_id > ? AND action = 'DeletePortMapping' AND outcome = 'ok'
+                ORDER BY id
+                """, arguments: [gatewayID, revision])
+                .compactMap(JournaledOperation.init(row:))
+                .filter { $0.deleteReason == .pruned || $0.deleteReason == .replaced }
+                .compactMap(\.before)
+        }
+    }
+
+    /// The keys of the entries portkeeper created on a gateway and has not deleted.
+    public func ownedKeys(gatewayID: Int64) throws -> Set<MappingKey> {
+        try database.read { db in
+            Set(try Row.fetchAll(db, sql: "SELECT protocol, external_port, remote_host FROM owned_mapping WHERE gateway_id = ?", arguments: [gatewayID])
+                .compactMap { row in
+                    TransportProtocol(rawValue: row["protocol"]).map {
+                        MappingKey(protocol: $0, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"])
+                    }
+                })
+        }
+    }
+
+    /// Records a mapping as portkeeper's own (or not) without an operation, e.g. when an
+    /// unknown outcome is resolved by reading the gateway.
+    public func setOwned(_ key: MappingKey, gatewayID: Int64, revision: Int64, owned: Bool) throws {
+        try database.write { db in
+            if owned {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO owned_mapping (gateway_id, protocol, external_port, remote_host, revision_id) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [gatewayID, key.protocol.rawValue, Int(key.externalPort), key.remoteHost, revision])
+            } else {
+                try db.execute(sql: """
+                    DELETE FROM owned_mapping WHERE gateway_id = ? AND protocol = ? AND external_port = ? AND remote_host = ?
+                    """, arguments: [gatewayID, key.protocol.rawValue, Int(key.externalPort), key.remoteHost])
+            }
+        }
+    }
+
+    static func operation(_ db: Database, id: Int64) throws -> JournaledOperation? {
+        try Row.fetchOne(db, sql: "SELECT * FROM operation WHERE id = ?", arguments: [id]).flatMap(JournaledOperation.init(row:))
+    }
+}
+
+extension JournaledOperation {
+    init?(row: Row) {
+        guard let action = OperationAction(rawValue: row["action"]), let proto = TransportProtocol(rawValue: row["protocol"]) else { return nil }
+        id = row["id"]
+        revision = row["revision_id"]
+        gatewayID = row["gateway_id"]
+        self.action = action
+        key = MappingKey(protocol: proto, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"])
+        let arguments: String? = row["arguments"]
+        entry = action == .add ? Storage.decode(PortMappingEntry.self, arguments) : nil
+        deleteReason = action == .delete ? Storage.decode([String: String].self, arguments)?["reason"].flatMap(DeleteReason.init(rawValue:)) : nil
+        before = Storage.decode(PortMappingEntry.self, row["before"])
+        outcome = OperationOutcome(stored: row["outcome"])
+    }
+}

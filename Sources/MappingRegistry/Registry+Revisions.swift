@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+import IGDProtocol
+
+extension Registry {
+    /// The declared mappings of a gateway, as they stand.
+    public func declarations(gatewayID: Int64) throws -> [DeclaredMapping] {
+        try database.read { db in try Self.declarations(db, gatewayID: gatewayID) }
+    }
+
+    /// Every declared mapping, by gateway.
+    public func allDeclarations() throws -> [(gateway: GatewayRecord, mappings: [DeclaredMapping])] {
+        try database.read { db in
+            try GatewayRecord.fetchAll(db).map { ($0, try Self.declarations(db, gatewayID: $0.id)) }
+        }
+    }
+
+    static func declarations(_ db: Database, gatewayID: Int64) throws -> [DeclaredMapping] {
+        try Row.fetchAll(db, sql: """
+            SELECT * FROM declared_mapping WHERE gateway_id = ? ORDER BY external_port, protocol, remote_host
+            """, arguments: [gatewayID]).compactMap { row in
+            guard let proto = TransportProtocol(rawValue: row["protocol"]) else { return nil }
+            let client: InternalClient = (row["internal_client"] as String?).flatMap(IPv4Address.init).map { .address($0) } ?? .thisHost
+            return DeclaredMapping(
+                key: MappingKey(protocol: proto, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"]),
+                client: client, internalPort: UInt16(row["internal_port"] as Int), description: row["description"],
+                leaseDuration: UInt32(row["lease_duration"] as Int64), enabled: row["enabled"]
+            )
+        }
+    }
+
+    /// The declaration of a gateway right after `revision`.
+    /// - Throws: ``RegistryError`` when the revision does not exist.
+    public func declaration(afterRevision revision: Int64, gatewayID: Int64) throws -> [DeclaredMapping] {
+        try database.read { db in
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM revision WHERE id = ?", arguments: [revision]) != nil else {
+                throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
+            }
+            let snapshot = try String.fetchOne(db, sql: """
+                SELECT mappings FROM declaration_snapshot WHERE gateway_id = ? AND revision_id <= ?
+                ORDER BY revision_id DESC LIMIT 1
+                """, arguments: [gatewayID, revision])
+            return Storage.decode([DeclaredMapping].self, snapshot) ?? []
+        }
+    }
+
+    /// Starts a revision in one transaction: the revision row and, when the declaration
+    /// changes, the new declaration of the gateway and its snapshot.
+    /// - Returns: the revision number.
+    public func beginRevision(
+        command: String, actor: RevisionActor, gatewayID: Int64?, declaration: [DeclaredMapping]? = nil,
+        changes: [Change], summary: String, at now: Date = Date()
+    ) throws -> Int64 {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, summary, Storage.json(changes)])
+            let revision = db.lastInsertedRowID
+            if let declaration, let gatewayID {
+                try Self.replaceDeclaration(db, gatewayID: gatewayID, with: declaration, revision: revision)
+            }
+            return revision
+        }
+    }
+
+    static func replaceDeclaration(_ db: Database, gatewayID: Int64, with declaration: [DeclaredMapping], revision: Int64) throws {
+        try db.execute(sql: "DELETE FROM declared_mapping WHERE gateway_id = ?", arguments: [gatewayID])
+        for mapping in declaration {
+            let client: String? = switch mapping.client {
+            case .thisHost: nil
+            case .address(let address): address.description
+            }
+            try db.execute(sql: """
+                INSERT INTO declared_mapping (gateway_id, protocol, external_port, remote_host, internal_client, internal_port,
+                  description, lease_duration, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    gatewayID, mapping.key.protocol.rawValue, Int(mapping.key.externalPort), mapping.key.remoteHost, client,
+                    Int(mapping.internalPort), mapping.description, Int64(mapping.leaseDuration), mapping.enabled,
+                ])
+        }
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO declaration_snapshot (revision_id, gateway_id, mappings) VALUES (?, ?, ?)
+            """, arguments: [revision, gatewayID, Storage.json(declaration.sorted { $0.key < $1.key })])
+    }
+
+    /// Adds to a revision what happened after it began, and sets its summary.
+    public func completeRevision(_ revision: Int64, adding changes: [Change], summary: String) throws {
+        try database.write { db in
+            let existing = Storage.decode([Change].self, try String.fetchOne(db, sql: "SELECT changes FROM revision WHERE id = ?", arguments: [revision])) ?? []
+            try db.execute(sql: "UPDATE revision SET changes = ?, summary = ? WHERE id = ?", arguments: [Storage.json(existing + changes), summary, revision])
+        }
+    }
+
+    /// Revisions, newest first.
+    public func history(limit: Int, gatewayID: Int64? = nil) throws -> [RevisionRecord] {
+        try database.read { db in
+            let rows: [Row]
+            if let gatewayID {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM revision WHERE gateway_id = ? ORDER BY id DESC LIMIT ?", arguments: [gatewayID, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM revision ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+            return rows.map { row in
+                RevisionRecord(
+                    number: row["id"], time: Storage.date(row["time"]), command: row["command"],
+                    actor: RevisionActor(rawValue: row["actor"]) ?? .cli, gatewayID: row["gateway_id"],
+                    summary: row["summary"], changes: Storage.decode([Change].self, row["changes"]) ?? []
+                )
+            }
+        }
+    }
+
+    /// The gateway a revision concerns.
+    public func revisionGateway(_ revision: Int64) throws -> Int64? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT gateway_id FROM revision WHERE id = ?", arguments: [revision]) else {
+                throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
+            }
+            return row["gateway_id"]
+        }
+    }
+}

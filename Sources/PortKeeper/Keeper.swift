@@ -1,0 +1,420 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import Logging
+import MappingRegistry
+
+/// The registry-backed use cases: declare, plan, reconcile, roll back.
+///
+/// Never holds a database transaction across network I/O: each registry call is its own short
+/// transaction; the cross-process reconcile lock is a file lock, not a transaction.
+public struct Keeper: Sendable {
+    public let registry: Registry
+    public let client: GatewayClient
+    public var discovery: DiscoveryOptions
+    /// Who acts: the CLI or `watch`.
+    public var actor: RevisionActor
+    /// The command line, for history.
+    public var command: String
+    /// How long a reconcile waits for another one to finish.
+    public var lockWait: Duration = .seconds(30)
+    let logger: Logger
+
+    public init(registry: Registry, client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions(),
+                actor: RevisionActor = .cli, command: String, logger: Logger = Logger(label: "portkeeper"))
+    {
+        self.registry = registry
+        self.client = client
+        self.discovery = discovery
+        self.actor = actor
+        self.command = command
+        self.logger = logger
+    }
+
+    // MARK: Gateways
+
+    /// Records a gateway found on the network (discover, status, list do this).
+    @discardableResult
+    public func record(_ gateway: Gateway) throws -> (record: GatewayRecord, changes: [Change]) {
+        try registry.recordGateway(Self.observed(gateway))
+    }
+
+    /// The known gateway `reference` names (UDN, prefix, friendly name, or a description URL);
+    /// when none is known yet, discovery finds and records them first.
+    public func gateway(_ reference: String?) async throws -> GatewayRecord {
+        if let reference, reference.contains("://") {
+            return try record(try await liveGateway(reference)).record
+        }
+        if try registry.gateways().isEmpty || (reference != nil && (try? registry.resolveGateway(reference)) == nil) {
+            let found = try await Inspector(client: client, discovery: discovery).gateways(.any)
+            for gateway in found { try record(gateway) }
+        }
+        return try registry.resolveGateway(reference)
+    }
+
+    /// The gateway as it is now, read from the network and recorded: from its URL, from the
+    /// description URL the registry knows (found again by UDN if it moved), or by discovery.
+    public func liveGateway(_ reference: String?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        let inspector = Inspector(client: client, discovery: discovery)
+        let parsed = try GatewayReference(parsing: reference)
+        let found: Gateway
+        if case .descriptionURL = parsed {
+            found = try await inspector.gateway(parsed, probe: probe)
+        } else if let known = try? registry.resolveGateway(reference), let url = try? GatewayURL(parsing: known.descriptionURL) {
+            do {
+                found = try await client.describe(url, probe: probe)
+            } catch let error as TransportError where error.suggestsGatewayMoved {
+                logger.info("\(known.udn) did not answer at \(url); rediscovering")
+                found = try await inspector.gateway(.udn(known.udn), probe: probe)
+            }
+        } else {
+            found = try await inspector.gateway(parsed, probe: probe)
+        }
+        try record(found)
+        return found
+    }
+
+    static func observed(_ gateway: Gateway) -> ObservedGateway {
+        func service(_ s: ConnectionService) -> ObservedGateway.Service {
+            .init(serviceType: s.type.rawValue, serviceId: s.serviceId, controlURL: s.controlURL.description)
+        }
+        return ObservedGateway(
+            udn: gateway.udn, friendlyName: gateway.friendlyName, manufacturer: gateway.manufacturer,
+            modelName: gateway.modelName, modelNumber: gateway.modelNumber, descriptionURL: gateway.descriptionURL.description,
+            services: gateway.services.map(service), chosen: service(gateway.service), serviceChoice: gateway.choiceReason,
+            bootID: gateway.bootID, externalAddress: gateway.externalAddress
+        )
+    }
+
+    /// The stored control endpoint of a gateway.
+    func service(of record: GatewayRecord) throws -> ConnectionService {
+        guard let type = WANService(rawValue: record.serviceType) else {
+            throw PortKeeperError("the registry holds an unknown service type \(record.serviceType) for \(record.friendlyName)")
+        }
+        return ConnectionService(type: type, serviceId: "", controlURL: try GatewayURL(parsing: record.controlURL), deviceUDN: record.udn)
+    }
+
+    /// Runs `body` against the gateway at its stored control URL; when that refuses or times
+    /// out (a rebooted router on a new port or address), finds the gateway again by UDN,
+    /// records where it is now, and runs `body` there.
+    func withGateway<T: Sendable>(_ record: GatewayRecord, _ body: (GatewayRecord, ConnectionService) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
+        do {
+            return (try await body(record, try service(of: record)), record, [])
+        } catch let error as TransportError where error.suggestsGatewayMoved {
+            logger.info("gateway \(record.udn) did not answer at \(record.controlURL) (\(error)); rediscovering")
+            let found = try await client.discover(discovery).gateways.first { $0.udn == record.udn }
+            guard let found else {
+                throw PortKeeperError("\(record.friendlyName) did not answer at \(record.controlURL) (\(error.detail)) and was not found again by discovery",
+                                      hint: "check that the router is on and UPnP enabled, then try again")
+            }
+            let (moved, changes) = try self.record(found)
+            return (try await body(moved, try service(of: moved)), moved, changes)
+        }
+    }
+
+    // MARK: Declaring
+
+    /// Declares a mapping (or changes a declared one's description, lease or enabled state).
+    /// - Returns: the new revision, or nil when the declaration already said exactly this.
+    /// - Throws: ``PortKeeperError`` when the key is declared with another target.
+    public func declare(_ mapping: DeclaredMapping, gatewayID: Int64) throws -> Int64? {
+        var declaration = try registry.declarations(gatewayID: gatewayID)
+        let change: Change
+        if let index = declaration.firstIndex(where: { $0.key == mapping.key }) {
+            let existing = declaration[index]
+            if existing == mapping { return nil }
+            guard existing.client == mapping.client && existing.internalPort == mapping.internalPort else {
+                throw PortKeeperError("\(mapping.key) is already declared for \(existing.client):\(existing.internalPort)",
+                                      hint: "remove it first with `portkeeper remove \(mapping.key.externalPort)/\(mapping.key.protocol.rawValue.lowercased())`")
+            }
+            declaration[index] = mapping
+            change = Change(.redeclared, mapping.key, Self.describe(mapping))
+        } else {
+            declaration.append(mapping)
+            change = Change(.declared, mapping.key, Self.describe(mapping))
+        }
+        return try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: declaration,
+                                          changes: [change], summary: change.description)
+    }
+
+    /// Removes a declared mapping.
+    public func undeclare(_ key: MappingKey, gatewayID: Int64) throws -> Int64 {
+        var declaration = try registry.declarations(gatewayID: gatewayID)
+        guard let index = declaration.firstIndex(where: { $0.key == key }) else {
+            throw PortKeeperError("\(key) is not declared", hint: "`portkeeper mappings` lists what is")
+        }
+        let removed = declaration.remove(at: index)
+        let change = Change(.undeclared, key, Self.describe(removed))
+        return try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: declaration,
+                                          changes: [change], summary: change.description)
+    }
+
+    static func describe(_ mapping: DeclaredMapping) -> String {
+        var text = "→ \(mapping.client):\(mapping.internalPort)"
+        if !mapping.description.isEmpty { text += " '\(mapping.description)'" }
+        if mapping.leaseDuration > 0 { text += " lease \(mapping.leaseDuration) s" }
+        if !mapping.enabled { text += " disabled" }
+        return text
+    }
+
+    // MARK: Planning and reconciling
+
+    /// What `plan` shows: the diff, what was found since the last reconcile, and the table read.
+    public struct PlanReport: Sendable {
+        public var gateway: GatewayRecord
+        public var plan: Plan
+        public var actual: [PortMappingEntry]
+        public var found: [Change]
+        public var hostAddress: IPv4Address
+    }
+
+    /// The diff between the declaration and the gateway, changing nothing anywhere.
+    public func plan(_ record: GatewayRecord, options: Planner.Options) async throws -> PlanReport {
+        let (actual, gateway, moves) = try await withGateway(record) { _, service in try await readTable(service) }
+        let host = try hostAddress(gateway)
+        let declared = try registry.declarations(gatewayID: gateway.id)
+        let owned = try registry.ownedKeys(gatewayID: gateway.id)
+        let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
+                                permanentLeasesOnly: gateway.permanentLeasesOnly, options: options)
+        let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned))
+        return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host)
+    }
+
+    /// What a reconcile did.
+    public struct ReconcileReport: Sendable {
+        public var gateway: GatewayRecord
+        public var revision: Int64?
+        public var plan: Plan
+        public var changes: [Change]
+        /// The gateway matches the declaration now (foreign entries aside).
+        public var inSync: Bool
+        public var remaining: Plan
+    }
+
+    /// Makes the gateway match the declaration: journal, act, read back, record. One at a
+    /// time per registry, across processes.
+    /// - Parameters:
+    ///   - revision: an existing revision to attach the work to (add, remove, rollback).
+    ///   - foreignEntries: entries of other programs to re-create (rollback).
+    public func reconcile(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64? = nil,
+                          restoring foreignEntries: [PortMappingEntry] = []) async throws -> ReconcileReport {
+        try await registry.withExclusiveLock(waitingAtMost: lockWait) {
+            try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries)
+        }
+    }
+
+    func reconcileLocked(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64?,
+                         restoring foreignEntries: [PortMappingEntry]) async throws -> ReconcileReport {
+        let ((actual, address), gateway, moves) = try await withGateway(record) { _, service in
+            (try await readTable(service), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
+        }
+        var found = moves
+        if let address, let change = try registry.recordAddress(gatewayID: gateway.id, address) {
+            found.append(change)
+        }
+        let service = try service(of: gateway)
+        let host = try hostAddress(gateway)
+
+        // An operation whose outcome was never learned is resolved by reading, not replayed.
+        var resolved: [Change] = []
+        for operation in try registry.unresolvedOperations(gatewayID: gateway.id) {
+            let outcome = Self.outcomeByReading(operation, table: actual)
+            try registry.journalOutcome(operation.id, outcome)
+            logger.info("operation \(operation.id) (\(operation.action.rawValue) \(operation.key)) resolved as \(outcome) by reading the gateway")
+            resolved.append(Change(.foundChanged, operation.key, "unfinished \(operation.action.rawValue) of revision \(operation.revision) resolved as \(outcome) by reading the gateway"))
+        }
+
+        let declared = try registry.declarations(gatewayID: gateway.id)
+        var owned = try registry.ownedKeys(gatewayID: gateway.id)
+        found += try foundChanges(gateway: gateway, actual: actual, owned: owned)
+        var permanentOnly = gateway.permanentLeasesOnly
+        let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
+                                permanentLeasesOnly: permanentOnly, options: options)
+        let restore = foreignEntries.filter { entry in !actual.contains { MappingKey($0) == MappingKey(entry) } }
+
+        if plan.changeCount == 0 && restore.isEmpty && found.isEmpty && resolved.isEmpty && existing == nil {
+            // In sync: nothing is written but the time the gateway was seen (and the table, if
+            // it changed in ways that need no action, such as a new foreign entry).
+            try registry.touchGateway(gateway.id)
+            try registry.recordObservation(gatewayID: gateway.id, entries: actual)
+            return ReconcileReport(gateway: gateway, revision: nil, plan: plan, changes: [], inSync: plan.isInSync, remaining: plan)
+        }
+
+        let revision = try existing ?? registry.beginRevision(
+            command: command, actor: actor, gatewayID: gateway.id, changes: [], summary: "reconcile"
+        )
+        var done: [Change] = []
+
+        func delete(_ entry: PortMappingEntry, reason: DeleteReason) async throws {
+            let key = MappingKey(entry)
+            let id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .delete, key: key, deleteReason: reason, before: entry)
+            let outcome = await outcome {
+                try await client.perform(Actions.DeletePortMapping(remoteHost: entry.remoteHost, externalPort: entry.externalPort, protocol: entry.protocol), on: service)
+            }
+            try registry.journalOutcome(id, outcome)
+            done.append(outcome == .ok ? Change(.deleted, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' (\(reason.rawValue))")
+                                       : Change(.failed, key, "DeletePortMapping: \(outcome)"))
+        }
+
+        func add(_ wanted: PortMappingEntry, kind: Change.Kind, foreign: Bool = false) async throws {
+            var entry = wanted
+            if permanentOnly { entry.leaseDuration = 0 }
+            let key = MappingKey(entry)
+            let before = actual.first { MappingKey($0) == key }
+            var id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .add, key: key, entry: entry, before: before)
+            var result = await outcome { try await client.perform(Actions.AddPortMapping(entry), on: service) }
+            // 725 OnlyPermanentLeasesSupported, or 402 for a lease the gateway will not take:
+            // retry with a permanent lease, and remember it for this gateway.
+            if case .upnp(let code) = result, entry.leaseDuration != 0,
+               code == UPnPError.onlyPermanentLeasesSupported || code == UPnPError.invalidArgs {
+                try registry.journalOutcome(id, result)
+                permanentOnly = true
+                try registry.learn(gatewayID: gateway.id, permanentLeasesOnly: true)
+                entry.leaseDuration = 0
+                id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .add, key: key, entry: entry, before: before)
+                result = await outcome { try await client.perform(Actions.AddPortMapping(entry), on: service) }
+                done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(code)); lease set to 0"))
+            }
+            try registry.journalOutcome(id, result)
+            if foreign && result == .ok {
+                // Re-created for another program: still not portkeeper's.
+                try registry.setOwned(key, gatewayID: gateway.id, revision: revision, owned: false)
+            }
+            done.append(result == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'")
+                                      : Change(.failed, key, "AddPortMapping: \(result)"))
+        }
+
+        for item in plan.deletes {
+            try await delete(item.current, reason: item.reason == .pruned ? .pruned : .noLongerDeclared)
+        }
+        for item in plan.replacements {
+            try await delete(item.holder, reason: .replaced)
+            try await add(item.entry, kind: .replaced)
+        }
+        for item in plan.updates {
+            if item.needsDelete { try await delete(item.current, reason: .moved) }
+            try await add(item.entry, kind: .updated)
+        }
+        for item in plan.adds {
+            try await add(item.entry, kind: .added)
+        }
+        for entry in restore {
+            try await add(entry, kind: .added, foreign: true)
+        }
+
+        // Read back: what is true now, not what was hoped.
+        let after = try await readTable(service)
+        for operation in try registry.unresolvedOperations(gatewayID: gateway.id) {
+            try registry.journalOutcome(operation.id, Self.outcomeByReading(operation, table: after))
+        }
+        try registry.recordObservation(gatewayID: gateway.id, entries: after)
+        owned = try registry.ownedKeys(gatewayID: gateway.id)
+        let remaining = Planner.plan(declared: declared, actual: after, owned: owned, hostAddress: host,
+                                     permanentLeasesOnly: permanentOnly, options: Planner.Options(prune: options.prune))
+        let changes = found + resolved + done
+        try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
+        return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync, remaining: remaining)
+    }
+
+    /// What an operation of unknown outcome did, told by the gateway's table.
+    static func outcomeByReading(_ operation: JournaledOperation, table: [PortMappingEntry]) -> OperationOutcome {
+        let present = table.first { MappingKey($0) == operation.key }
+        switch operation.action {
+        case .add:
+            return present != nil && present?.internalClient == operation.entry?.internalClient ? .ok : .failed("not on the gateway when read")
+        case .delete:
+            return present == nil ? .ok : .failed("still on the gateway when read")
+        }
+    }
+
+    /// Maps what an action threw to a journal outcome.
+    func outcome(_ body: () async throws -> Void) async -> OperationOutcome {
+        do {
+            try await body()
+            return .ok
+        } catch let error as UPnPError {
+            return .upnp(error.code)
+        } catch {
+            // A timeout or a broken answer: the gateway may have acted. Resolved by reading.
+            return .unknown("\(error)")
+        }
+    }
+
+    func readTable(_ service: ConnectionService) async throws -> [PortMappingEntry] {
+        try await client.portMappings(on: service).entries
+    }
+
+    func hostAddress(_ gateway: GatewayRecord) throws -> IPv4Address {
+        let url = try GatewayURL(parsing: gateway.controlURL)
+        do {
+            return try LocalAddress.facing(url.host)
+        } catch {
+            throw PortKeeperError("cannot tell this host's address towards \(url.host): \(error)")
+        }
+    }
+
+    /// What changed on the gateway since the last reconcile that portkeeper did not do:
+    /// its own entries lost (a reboot, a lease expiry, a cleanup) or changed by someone else.
+    func foundChanges(gateway: GatewayRecord, actual: [PortMappingEntry], owned: Set<MappingKey>) throws -> [Change] {
+        guard let last = try registry.lastObservation(gatewayID: gateway.id) else { return [] }
+        let now = Dictionary(actual.map { (MappingKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        var changes: [Change] = []
+        var lost = 0
+        let ours = last.filter { owned.contains(MappingKey($0)) }
+        for entry in ours {
+            let key = MappingKey(entry)
+            guard let current = now[key] else {
+                lost += 1
+                changes.append(Change(.foundMissing, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is gone from the gateway"))
+                continue
+            }
+            if current.internalClient != entry.internalClient || current.internalPort != entry.internalPort {
+                changes.append(Change(.foundChanged, key, "now → \(current.internalClient):\(current.internalPort) (was \(entry.internalClient):\(entry.internalPort))"))
+            }
+        }
+        if lost > 1 && lost == ours.count {
+            changes.insert(Change(.foundMissing, nil, "all \(lost) of portkeeper's mappings are gone: the gateway probably rebooted"), at: 0)
+        }
+        return changes
+    }
+
+    static func summary(_ changes: [Change], inSync: Bool) -> String {
+        var counts: [Change.Kind: Int] = [:]
+        for change in changes where change.key != nil { counts[change.kind, default: 0] += 1 }
+        let order: [Change.Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .failed]
+        var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
+        if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
+        if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }
+        if parts.isEmpty { parts.append("nothing to do") }
+        return parts.joined(separator: ", ") + (inSync ? "" : " (not in sync)")
+    }
+
+    // MARK: Rollback
+
+    /// Restores the declaration as it was right after `revision`, as a new revision, and
+    /// unless `apply` is false reconciles, re-creating the entries of other programs that
+    /// `--prune` or `--force` deleted since.
+    public func rollback(to revision: Int64, apply: Bool) async throws -> (revision: Int64, report: ReconcileReport?) {
+        guard let gatewayID = try registry.revisionGateway(revision) else {
+            throw PortKeeperError("revision \(revision) concerns no gateway", hint: "`portkeeper history` lists revisions and their gateways")
+        }
+        guard let record = try registry.gateway(id: gatewayID) else { throw PortKeeperError("the gateway of revision \(revision) is gone from the registry") }
+        let target = try registry.declaration(afterRevision: revision, gatewayID: gatewayID)
+        let current = try registry.declarations(gatewayID: gatewayID)
+        let foreign = try registry.foreignEntriesDeleted(afterRevision: revision, gatewayID: gatewayID)
+        var changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")]
+        let targetKeys = Dictionary(target.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let currentKeys = Dictionary(current.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for (key, mapping) in targetKeys.sorted(by: { $0.key < $1.key }) where currentKeys[key] != mapping {
+            changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, Self.describe(mapping)))
+        }
+        for (key, mapping) in currentKeys.sorted(by: { $0.key < $1.key }) where targetKeys[key] == nil {
+            changes.append(Change(.undeclared, key, Self.describe(mapping)))
+        }
+        let newRevision = try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: target,
+                                                     changes: changes, summary: "rollback to revision \(revision)")
+        guard apply else { return (newRevision, nil) }
+        let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign)
+        return (newRevision, report)
+    }
+}

@@ -1,0 +1,139 @@
+import IGDProtocol
+import MappingRegistry
+
+/// What the gateway should be made to do, and what is left alone: the diff between the
+/// declaration and the gateway's table.
+public struct Plan: Sendable, Equatable {
+    /// A declared mapping the gateway lacks.
+    public struct Add: Sendable, Equatable {
+        public var declared: DeclaredMapping
+        public var entry: PortMappingEntry
+    }
+
+    /// A declared mapping the gateway has wrong (client, internal port, enabled, description).
+    public struct Update: Sendable, Equatable {
+        public var declared: DeclaredMapping
+        public var entry: PortMappingEntry
+        public var current: PortMappingEntry
+        public var differences: [String]
+        /// The internal client changes: the entry must be deleted before it is added again,
+        /// since gateways refuse to move a mapping to another client (718).
+        public var needsDelete: Bool { current.internalClient != entry.internalClient }
+    }
+
+    /// An entry to remove from the gateway.
+    public struct Delete: Sendable, Equatable {
+        public enum Reason: String, Sendable { case noLongerDeclared = "no longer declared", pruned = "not declared (--prune)" }
+        public var current: PortMappingEntry
+        public var reason: Reason
+    }
+
+    /// A declared port held by another client.
+    public struct Conflict: Sendable, Equatable {
+        public var declared: DeclaredMapping
+        public var entry: PortMappingEntry
+        public var holder: PortMappingEntry
+    }
+
+    public var adds: [Add] = []
+    public var updates: [Update] = []
+    public var deletes: [Delete] = []
+    /// Declared ports held by another client: replaced only with `--force` (then listed in `replacements`).
+    public var conflicts: [Conflict] = []
+    /// Conflicts `--force` will replace: the holder is deleted and the declared entry added.
+    public var replacements: [Conflict] = []
+    /// Entries portkeeper did not create and leaves alone.
+    public var foreign: [PortMappingEntry] = []
+
+    /// Nothing to do and nothing blocked.
+    public var isInSync: Bool { adds.isEmpty && updates.isEmpty && deletes.isEmpty && conflicts.isEmpty && replacements.isEmpty }
+    /// Changes the gateway would see.
+    public var changeCount: Int { adds.count + updates.count + deletes.count + replacements.count }
+}
+
+/// The diff itself: a pure function of the declaration, the gateway's table and what
+/// portkeeper owns there.
+public enum Planner {
+    public struct Options: Sendable, Equatable {
+        /// Also delete entries portkeeper did not create.
+        public var prune = false
+        /// Replace entries of other clients that hold a declared port.
+        public var force = false
+        public init(prune: Bool = false, force: Bool = false) {
+            self.prune = prune
+            self.force = force
+        }
+    }
+
+    /// - Parameters:
+    ///   - declared: the declared mappings of this gateway.
+    ///   - actual: the gateway's table as just read.
+    ///   - owned: the keys of the entries portkeeper created on this gateway.
+    ///   - hostAddress: this machine's address facing the gateway ("this host").
+    ///   - permanentLeasesOnly: the gateway accepts lease 0 only (learned from 725).
+    public static func plan(
+        declared: [DeclaredMapping], actual: [PortMappingEntry], owned: Set<MappingKey>,
+        hostAddress: IPv4Address, permanentLeasesOnly: Bool = false, options: Options = Options()
+    ) -> Plan {
+        var plan = Plan()
+        var actualByKey: [MappingKey: PortMappingEntry] = [:]
+        for entry in actual where actualByKey[MappingKey(entry)] == nil {
+            actualByKey[MappingKey(entry)] = entry
+        }
+        let declaredKeys = Set(declared.map(\.key))
+
+        for mapping in declared.sorted(by: { $0.key < $1.key }) {
+            var entry = mapping.entry(hostAddress: hostAddress)
+            if permanentLeasesOnly { entry.leaseDuration = 0 }
+            guard let current = actualByKey[mapping.key] else {
+                plan.adds.append(.init(declared: mapping, entry: entry))
+                continue
+            }
+            let sameClient = current.internalClient == entry.internalClient
+            if !sameClient && !owned.contains(mapping.key) {
+                let conflict = Plan.Conflict(declared: mapping, entry: entry, holder: current)
+                if options.force { plan.replacements.append(conflict) } else { plan.conflicts.append(conflict) }
+                continue
+            }
+            let differences = differences(wanted: entry, current: current)
+            if !differences.isEmpty {
+                plan.updates.append(.init(declared: mapping, entry: entry, current: current, differences: differences))
+            }
+        }
+
+        for entry in actual.sorted(by: { MappingKey($0) < MappingKey($1) }) where !declaredKeys.contains(MappingKey(entry)) {
+            if owned.contains(MappingKey(entry)) {
+                plan.deletes.append(.init(current: entry, reason: .noLongerDeclared))
+            } else if options.prune {
+                plan.deletes.append(.init(current: entry, reason: .pruned))
+            } else {
+                plan.foreign.append(entry)
+            }
+        }
+        return plan
+    }
+
+    /// How `current` differs from `wanted`, ignoring what gateways normalise: leases (they
+    /// count down, and IGDv2 turns 0 into 604800) and descriptions the router truncated.
+    static func differences(wanted: PortMappingEntry, current: PortMappingEntry) -> [String] {
+        var differences: [String] = []
+        if current.internalClient != wanted.internalClient {
+            differences.append("client \(current.internalClient.isEmpty ? "none" : current.internalClient) → \(wanted.internalClient)")
+        }
+        if current.internalPort != wanted.internalPort {
+            differences.append("internal port \(current.internalPort) → \(wanted.internalPort)")
+        }
+        if current.enabled != wanted.enabled {
+            differences.append(wanted.enabled ? "disabled → enabled" : "enabled → disabled")
+        }
+        if !descriptionMatches(wanted: wanted.description, current: current.description) {
+            differences.append("description '\(current.description)' → '\(wanted.description)'")
+        }
+        return differences
+    }
+
+    /// Routers truncate descriptions (to 11, 32 or 64 bytes…): a non-empty prefix counts as equal.
+    static func descriptionMatches(wanted: String, current: String) -> Bool {
+        current == wanted || (!current.isEmpty && wanted.hasPrefix(current))
+    }
+}

@@ -1,0 +1,250 @@
+import ArgumentParser
+import Foundation
+import IGDProtocol
+import MappingRegistry
+import PortKeeper
+
+struct RegistryArguments: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The registry file (default: $PORTKEEPER_DB, else $XDG_DATA_HOME/portkeeper/registry.sqlite).", valueName: "path"))
+    var db: String?
+
+    func open() throws -> Registry {
+        try Registry(path: db ?? Registry.defaultPath())
+    }
+}
+
+/// The command line as history records it.
+var commandLine: String {
+    (["portkeeper"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+}
+
+extension DiscoveryArguments {
+    func keeper(_ registry: Registry) -> Keeper {
+        Keeper(registry: registry, discovery: options, command: commandLine)
+    }
+}
+
+struct AddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Declare a mapping and apply it now.")
+
+    @Argument(help: ArgumentHelp("The external port and protocol, like 8080/tcp.", valueName: "port/proto"))
+    var mapping: String
+    @Option(name: .long, help: ArgumentHelp("Where traffic goes: [HOST][:PORT] (default: this host, the same port).", valueName: "host:port"))
+    var to: String?
+    @Option(name: .long, help: "A description the router shows.")
+    var description: String = "portkeeper"
+    @Option(name: .long, help: ArgumentHelp("Lease in seconds, 0 for permanent (at most 604800).", valueName: "seconds"))
+    var lease: Int = 0
+    @Flag(name: .customLong("no-apply"), help: "Only declare; apply with `portkeeper reconcile`.")
+    var noApply = false
+    @OptionGroup var gateway: GatewayArgument
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var discovery: DiscoveryArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let key = try DeclarationInput.key(mapping)
+            let (client, port) = try DeclarationInput.target(to)
+            let declared = DeclaredMapping(key: key, client: client, internalPort: port ?? key.externalPort,
+                                           description: try DeclarationInput.description(description), leaseDuration: try DeclarationInput.lease(lease))
+            let keeper = discovery.keeper(try registry.open())
+            let record = try await keeper.gateway(gateway.gateway)
+            let revision = try keeper.declare(declared, gatewayID: record.id)
+            if let revision {
+                print("revision \(revision): declared \(key) on \(record.friendlyName)")
+            } else {
+                print("\(key) is already declared so on \(record.friendlyName)")
+            }
+            if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
+        }
+    }
+}
+
+struct RemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a declared mapping and delete it from the gateway now.")
+
+    @Argument(help: ArgumentHelp("The external port and protocol, like 8080/tcp.", valueName: "port/proto"))
+    var mapping: String
+    @Flag(name: .customLong("no-apply"), help: "Only change the declaration; apply with `portkeeper reconcile`.")
+    var noApply = false
+    @OptionGroup var gateway: GatewayArgument
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var discovery: DiscoveryArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let key = try DeclarationInput.key(mapping)
+            let keeper = discovery.keeper(try registry.open())
+            let record = try keeper.registry.resolveGateway(gateway.gateway)
+            let revision = try keeper.undeclare(key, gatewayID: record.id)
+            print("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
+            if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
+        }
+    }
+}
+
+struct MappingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "List the declared mappings.")
+
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: false) {
+            let all = try registry.open().allDeclarations()
+            if output.json {
+                print(Render.json(all.flatMap { gateway, mappings in mappings.map { DeclaredJSON($0, gateway: gateway) } }))
+                return
+            }
+            guard all.contains(where: { !$0.mappings.isEmpty }) else {
+                print("nothing is declared; add a mapping with `portkeeper add PORT/PROTO`")
+                return
+            }
+            for (gateway, mappings) in all where !mappings.isEmpty {
+                print("\(gateway.friendlyName) (\(gateway.udn))")
+                print(Render.columns(["PROTO", "EXTERNAL", "TO", "ENABLED", "LEASE", "DESCRIPTION"], mappings.map { m in
+                    [m.key.protocol.rawValue, String(m.key.externalPort) + (m.key.remoteHost.isEmpty ? "" : " from \(m.key.remoteHost)"),
+                     "\(m.client):\(m.internalPort)", m.enabled ? "yes" : "no", m.leaseDuration == 0 ? "permanent" : "\(m.leaseDuration) s",
+                     Render.printable(m.description)]
+                }, indent: "  "))
+            }
+        }
+    }
+}
+
+struct GatewaysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateways", abstract: "List the gateways the registry knows.")
+
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: false) {
+            let gateways = try registry.open().gateways()
+            if output.json {
+                print(Render.json(gateways.map(GatewayRecordJSON.init)))
+                return
+            }
+            guard !gateways.isEmpty else {
+                print("no gateway is known yet; run `portkeeper discover`")
+                return
+            }
+            print(Render.columns(["UDN", "NAME", "EXTERNAL IP", "CONTROL URL", "LAST SEEN"], gateways.map { g in
+                [g.udn, g.friendlyName, g.externalAddress ?? "-", g.controlURL, g.lastSeen.formatted(.iso8601)]
+            }))
+        }
+    }
+}
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what reconcile would change, changing nothing.")
+
+    @OptionGroup var gateway: GatewayArgument
+    @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
+    var prune = false
+    @Flag(name: .customLong("exit-code"), help: "Exit 0 when in sync, 2 when changes are pending, 1 on error.")
+    var exitCode = false
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let keeper = discovery.keeper(try registry.open())
+            let record = try await keeper.gateway(gateway.gateway)
+            let report = try await keeper.plan(record, options: Planner.Options(prune: prune))
+            print(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+            if exitCode && !report.plan.isInSync { throw ExitCode(2) }
+        }
+    }
+}
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Make the gateway match the declaration.")
+
+    @OptionGroup var gateway: GatewayArgument
+    @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
+    var prune = false
+    @Flag(name: .long, help: "Replace entries of other clients that hold a declared port.")
+    var force = false
+    @Flag(name: .customLong("dry-run"), help: "Show the plan and change nothing.")
+    var dryRun = false
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let keeper = discovery.keeper(try registry.open())
+            let record = try await keeper.gateway(gateway.gateway)
+            let options = Planner.Options(prune: prune, force: force)
+            if dryRun {
+                let report = try await keeper.plan(record, options: options)
+                print(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+                return
+            }
+            try await Reconcile.apply(keeper, record, options: options, revision: nil, json: output.json)
+        }
+    }
+}
+
+enum Reconcile {
+    /// Reconciles, prints what happened, and exits non-zero unless the gateway matches.
+    static func apply(_ keeper: Keeper, _ record: GatewayRecord, options: Planner.Options, revision: Int64?, json: Bool) async throws {
+        let report = try await keeper.reconcile(record, options: options, revision: revision)
+        print(json ? Render.json(ReconcileJSON(report)) : Render.reconcile(report))
+        if !report.inSync { throw ExitCode.failure }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show what changed, when, and who did it.")
+
+    @Option(name: .long, help: "How many revisions to show, newest first.")
+    var limit: Int = 20
+    @OptionGroup var gateway: GatewayArgument
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var output: OutputArguments
+
+    func validate() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        try await reportingFailures(verbose: false) {
+            let registry = try registry.open()
+            let gatewayID = try gateway.gateway.map { try registry.resolveGateway($0).id }
+            let revisions = try registry.history(limit: limit, gatewayID: gatewayID)
+            print(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))
+        }
+    }
+}
+
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore the declaration as it was right after a revision, and reconcile.",
+        discussion: "Entries of other programs that --prune or --force deleted since are re-created. The rollback is itself a revision, so it can be undone."
+    )
+
+    @Argument(help: "The revision to go back to (see `portkeeper history`).")
+    var revision: Int64
+    @Flag(name: .customLong("no-apply"), help: "Only restore the declaration.")
+    var noApply = false
+    @OptionGroup var registry: RegistryArguments
+    @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
+
+    func run() async throws {
+        try await reportingFailures(verbose: discovery.verbose) {
+            let keeper = discovery.keeper(try registry.open())
+            let (newRevision, report) = try await keeper.rollback(to: revision, apply: !noApply)
+            if let report {
+                print(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))
+                if !report.inSync { throw ExitCode.failure }
+            } else {
+                print(output.json ? Render.json(["revision": newRevision]) : "revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+/// Declare, reconcile, reboot, restore, prune, roll back: against the real miniupnpd.
+@Suite("Lab: reconcile", .serialized, labEnabled)
+struct LabReconcileTests {
+    struct Revision: Decodable {
+        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        var revision: Int
+        var command: String
+        var actor: String
+        var changes: [Change]
+    }
+
+    struct PlanOutput: Decodable {
+        struct Item: Decodable { var key: String }
+        var inSync: Bool
+        var add: [Item]
+        var delete: [Item]
+        var foreign: [ListedMapping]
+    }
+
+    @Test("declare three, reconcile, reboot, restore, leave a foreign entry alone, prune it, roll back", arguments: LabGatewayTests.profiles)
+    func lifecycle(profile: LabProfile) async throws {
+        try await withLab(profile) { lab in
+            let server = try lab.startBackground(on: .lan, ["socat", "TCP-LISTEN:9001,reuseaddr,fork", "SYSTEM:echo declared-and-kept"])
+            defer { _ = server.terminate() }
+
+            // Declare three mappings without applying: the gateway is found and recorded on the way.
+            for arguments in [["9001/tcp", "--description", "web"], ["9002/UDP", "--to", ":9012", "--description", "game"],
+                              ["9003/tcp", "--to", "\(Lab.lanClient):9013", "--description", "a<b & \"c\""]] {
+                let added = try await lab.portkeeper(["add"] + arguments + ["--no-apply"])
+                #expect(added.status == 0, "\(added.stderr)")
+            }
+            #expect(try await lab.upnpcList().isEmpty)
+
+            let first = try await lab.portkeeper(["reconcile"])
+            #expect(first.status == 0, "\(first.stderr)")
+            let afterFirst = try await lab.upnpcList()
+            #expect(Set(afterFirst.map(\.externalPort)) == [9001, 9002, 9003])
+            #expect(afterFirst.first { $0.externalPort == 9002 }?.internalPort == 9012)
+            #expect(afterFirst.first { $0.externalPort == 9002 }?.proto == "UDP")
+            #expect(afterFirst.allSatisfy { $0.internalClient == Lab.lanClient })
+            #expect(try await lab.connectFromOutside(port: 9001)?.contains("declared-and-kept") == true)
+
+            // In sync now: another reconcile changes nothing and records no revision.
+            let before = try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count
+            let idle = try await lab.portkeeper(["reconcile"])
+            #expect(idle.status == 0, "\(idle.stderr)")
+            #expect(try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count == before)
+
+            // The router reboots and forgets everything.
+            try await lab.reboot()
+            #expect(try await lab.upnpcList().isEmpty)
+            let plan = try await lab.portkeeper(["plan", "--exit-code"])
+            #expect(plan.status == 2, "\(plan.stderr)")
+            #expect(plan.stdout.contains("3 to add"))
+            let planJSON = try JSONDecoder().decode(PlanOutput.self, from: Data(try await lab.portkeeper(["plan", "--json"]).stdout.utf8))
+            #expect(planJSON.add.count == 3)
+            #expect(!planJSON.inSync)
+
+            let restore = try await lab.portkeeper(["reconcile"])
+            #expect(restore.status == 0, "\(restore.stderr)")
+            #expect(Set(try await lab.upnpcList().map(\.externalPort)) == [9001, 9002, 9003])
+            #expect(try await lab.connectFromOutside(port: 9001)?.contains("declared-and-kept") == true)
+            #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
+
+            // Another program's entry is left alone...
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-e", "console", "-a", "192.168.77.50", "9100", "9100", "TCP"]).check()
+            #expect(try await lab.portkeeper(["reconcile"]).status == 0)
+            #expect(try await lab.upnpcList().contains { $0.externalPort == 9100 })
+            let withForeign = try JSONDecoder().decode(PlanOutput.self, from: Data(try await lab.portkeeper(["plan", "--json"]).stdout.utf8))
+            #expect(withForeign.foreign.map(\.externalPort) == [9100])
+
+            // ...until --prune, and a rollback brings it back.
+            let pruned = try await lab.portkeeper(["reconcile", "--prune"])
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(try await lab.upnpcList().contains { $0.externalPort == 9100 } == false)
+            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
+            let pruneRevision = try #require(history.first { $0.command.contains("--prune") })
+            let rollback = try await lab.portkeeper(["rollback", String(pruneRevision.revision - 1)])
+            #expect(rollback.status == 0, "\(rollback.stderr)")
+            let restored = try await lab.upnpcList()
+            #expect(restored.first { $0.externalPort == 9100 }?.internalClient == "192.168.77.50")
+            #expect(Set(restored.map(\.externalPort)) == [9001, 9002, 9003, 9100])
+
+            // History tells all of it, newest first.
+            let told = try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
+            let kinds = told.flatMap { $0.changes.map(\.kind) }
+            for kind in ["declared", "added", "found-missing", "deleted", "rolled-back"] {
+                #expect(kinds.contains(kind), "history lacks \(kind)")
+            }
+            #expect(told.map(\.revision) == told.map(\.revision).sorted(by: >))
+            #expect(told.first?.command.contains("rollback") == true)
+            #expect(told.contains { $0.changes.contains { $0.kind == "found-missing" && $0.detail.contains("rebooted") } })
+            #expect(told.allSatisfy { $0.actor == "cli" })
+            #expect(try await lab.portkeeper(["history"]).stdout.contains("found-missing"))
+        }
+    }
+}

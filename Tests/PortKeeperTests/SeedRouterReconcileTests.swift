@@ -1,0 +1,69 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+/// The reconcile cycle against the fake NTT ADSL Modem-SV3 of the seed blog: WANPPPConnection,
+/// `/UD/?6`, HTTP 500 at the end of the walk, and its own port-80 entry, which survives
+/// everything but `--prune`.
+@Suite("Reconcile against the fake seed router")
+struct SeedRouterReconcileTests {
+    let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-seed-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+
+    func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], timeout: .seconds(30))
+    }
+
+    struct Revision: Decodable {
+        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        var revision: Int
+        var command: String
+        var changes: [Change]
+    }
+
+    @Test func port80SurvivesEverythingButPrune() async throws {
+        let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
+        let port80 = try #require(gateway.mappings.first)
+        do {
+            let add = try await portkeeper(["add", "9090/tcp", "--description", "Test", "--gateway", gateway.descriptionURL])
+            #expect(add.status == 0, "\(add.stderr)")
+            #expect(gateway.mappings.contains { $0.externalPort == 9090 && $0.internalClient == "127.0.0.1" && $0.description == "Test" })
+            #expect(gateway.mappings.contains(port80))
+            // An IGDv1 router: the table is walked, never asked for in one go.
+            #expect(gateway.actionCount("GetListOfPortMappings") == 0)
+
+            // A reboot of the router: its own entry comes back, ours does not.
+            gateway.setMappings([port80])
+            let plan = try await portkeeper(["plan", "--exit-code"])
+            #expect(plan.status == 2)
+            #expect(plan.stdout.contains("+ add      9090/tcp"))
+            #expect(plan.stdout.contains("= foreign  80/tcp"))
+            #expect(try await portkeeper(["reconcile"]).status == 0)
+            #expect(gateway.mappings.count == 2)
+            #expect(gateway.mappings.contains(port80))
+
+            // Only --prune removes the router's entry; rollback re-creates it as it was.
+            let pruned = try await portkeeper(["reconcile", "--prune"])
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(!gateway.mappings.contains { $0.externalPort == 80 })
+            let history = try JSONDecoder().decode([Revision].self, from: Data(try await portkeeper(["history", "--json"]).stdout.utf8))
+            let pruneRevision = try #require(history.first { $0.command.contains("--prune") })
+            #expect(pruneRevision.changes.contains { $0.kind == "deleted" && $0.key == "80/tcp" })
+            let rollback = try await portkeeper(["rollback", String(pruneRevision.revision - 1)])
+            #expect(rollback.status == 0, "\(rollback.stderr)")
+            #expect(gateway.mappings.contains(port80))
+            #expect(gateway.mappings.contains { $0.externalPort == 9090 })
+
+            // The router's entry is still not portkeeper's: a plain plan leaves it alone.
+            let again = try await portkeeper(["plan", "--json"])
+            struct Plan: Decodable { struct Entry: Decodable { var externalPort: Int }; var inSync: Bool; var foreign: [Entry] }
+            let parsed = try JSONDecoder().decode(Plan.self, from: Data(again.stdout.utf8))
+            #expect(parsed.inSync)
+            #expect(parsed.foreign.map(\.externalPort) == [80])
+        } catch {
+            await gateway.shutdown()
+            throw error
+        }
+        await gateway.shutdown()
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: registryPath + suffix) }
+    }
+}
