@@ -42,9 +42,16 @@ public final class Registry: Sendable {
         let migrator = Self.migrator
         // Look before writing anything: SQLite's WAL switch and GRDB's pool both write.
         let upToDate: Bool
+        let companions = [path + "-wal", path + "-shm"]
+        let existing = companions.filter { FileManager.default.fileExists(atPath: $0) }
         do {
             upToDate = try Self.inspect(path, migrator: migrator)
         } catch {
+            // Refused: leave no trace. A reader of a WAL database creates -shm (and -wal); the
+            // files it created are removed again, those another process made are left alone.
+            for companion in companions where !existing.contains(companion) {
+                try? FileManager.default.removeItem(atPath: companion)
+            }
             throw RegistryError.mapping(error, path: path)
         }
 

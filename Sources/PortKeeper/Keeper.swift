@@ -189,6 +189,10 @@ public struct Keeper: Sendable {
         /// The gateway matches the declaration now (foreign entries aside).
         public var inSync: Bool
         public var remaining: Plan
+        /// Entries of other programs a rollback could not re-create, with the gateway's answer.
+        public var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
+        /// Everything asked for was done.
+        public var succeeded: Bool { inSync && unrestored.isEmpty }
     }
 
     /// Makes the gateway match the declaration: journal, act, read back, record. One at a
@@ -244,6 +248,7 @@ public struct Keeper: Sendable {
             command: command, actor: actor, gatewayID: gateway.id, changes: [], summary: "reconcile"
         )
         var done: [Change] = []
+        var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
 
         func delete(_ entry: PortMappingEntry, reason: DeleteReason) async throws {
             let key = MappingKey(entry)
@@ -279,6 +284,8 @@ public struct Keeper: Sendable {
             if foreign && result == .ok {
                 // Re-created for another program: still not portkeeper's.
                 try registry.setOwned(key, gatewayID: gateway.id, revision: revision, owned: false)
+            } else if foreign {
+                unrestored.append((entry, "\(result)"))
             }
             done.append(result == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'")
                                       : Change(.failed, key, "AddPortMapping: \(result)"))
@@ -313,7 +320,8 @@ public struct Keeper: Sendable {
                                      permanentLeasesOnly: permanentOnly, options: Planner.Options(prune: options.prune))
         let changes = found + resolved + done
         try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
-        return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync, remaining: remaining)
+        return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
+                               remaining: remaining, unrestored: unrestored)
     }
 
     /// What an operation of unknown outcome did, told by the gateway's table.

@@ -241,7 +241,7 @@ struct RollbackCommand: AsyncParsableCommand {
             let (newRevision, report) = try await keeper.rollback(to: revision, apply: !noApply)
             if let report {
                 print(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))
-                if !report.inSync { throw ExitCode.failure }
+                if !report.succeeded { throw ExitCode.failure }
             } else {
                 print(output.json ? Render.json(["revision": newRevision]) : "revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
             }

@@ -45,9 +45,13 @@ extension Render {
         for conflict in report.remaining.conflicts {
             lines.append("  conflict      \(conflict.declared.key) held by \(entry(conflict.holder)); replace it with --force")
         }
+        for (entry, outcome) in report.unrestored {
+            lines.append("  not restored  \(MappingKey(entry)) \(self.entry(entry)): the gateway answered \(outcome)"
+                + (entry.internalClient.isEmpty ? " (the router's own entry, with no internal client, cannot be re-created over UPnP)" : ""))
+        }
         let head = report.revision.map { "revision \($0): " } ?? ""
         if report.inSync {
-            lines.append("\(head)\(report.gateway.friendlyName) matches the declaration.")
+            lines.append("\(head)\(report.gateway.friendlyName) matches the declaration" + (report.unrestored.isEmpty ? "." : ", but \(report.unrestored.count) entries of other programs were not restored."))
         } else {
             lines.append("\(head)\(report.gateway.friendlyName) does NOT match the declaration (\(report.remaining.changeCount + report.remaining.conflicts.count) left); run `portkeeper plan` to see what.")
         }
