@@ -39,13 +39,15 @@ public struct Keeper: Sendable {
         try registry.recordGateway(Self.observed(gateway))
     }
 
-    /// The known gateway `reference` names (UDN, prefix, friendly name, or a description URL);
-    /// when none is known yet, discovery finds and records them first.
+    /// The known gateway `reference` names (UDN, prefix, friendly name), or the one at a
+    /// description URL. Only when no gateway is known at all and none is named does discovery
+    /// run, to find and record them; a name the registry does not know is an error, not a
+    /// reason to search the network.
     public func gateway(_ reference: String?) async throws -> GatewayRecord {
         if let reference, reference.contains("://") {
             return try record(try await liveGateway(reference)).record
         }
-        if try registry.gateways().isEmpty || (reference != nil && (try? registry.resolveGateway(reference)) == nil) {
+        if reference == nil, try registry.gateways().isEmpty {
             let found = try await Inspector(client: client, discovery: discovery).gateways(.any)
             for gateway in found { try record(gateway) }
         }
@@ -209,8 +211,8 @@ public struct Keeper: Sendable {
 
     func reconcileLocked(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64?,
                          restoring foreignEntries: [PortMappingEntry]) async throws -> ReconcileReport {
-        let ((actual, address), gateway, moves) = try await withGateway(record) { _, service in
-            (try await readTable(service), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
+        let ((actual, address), gateway, moves) = try await withGateway(record) { gateway, service in
+            (try await readTable(service, learningFor: gateway), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
         }
         var found = moves
         if let address, let change = try registry.recordAddress(gatewayID: gateway.id, address) {
@@ -350,6 +352,21 @@ public struct Keeper: Sendable {
 
     func readTable(_ service: ConnectionService) async throws -> [PortMappingEntry] {
         try await client.portMappings(on: service).entries
+    }
+
+    /// Reads the table and remembers how the gateway answered (whether GetListOfPortMappings
+    /// works, how its list ends), writing only when that is news.
+    func readTable(_ service: ConnectionService, learningFor gateway: GatewayRecord) async throws -> [PortMappingEntry] {
+        let table = try await client.portMappings(on: service)
+        let works: Bool? = switch table.method {
+        case .listOfPortMappings: true
+        case .genericEntryWalk: service.type.isVersion2 ? false : nil
+        }
+        let end = table.method == .genericEntryWalk ? table.note : nil
+        if (works != nil && works != gateway.listOfPortMappingsWorks) || (end != nil && end != gateway.listEnd) {
+            try registry.learn(gatewayID: gateway.id, listEnd: end, listOfPortMappingsWorks: works)
+        }
+        return table.entries
     }
 
     func hostAddress(_ gateway: GatewayRecord) throws -> IPv4Address {
