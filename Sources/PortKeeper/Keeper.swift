@@ -289,7 +289,7 @@ public struct Keeper: Sendable {
             } else if foreign {
                 unrestored.append((entry, "\(result)"))
             }
-            done.append(result == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'")
+            done.append(result == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + (foreign ? " (re-created for another program)" : ""))
                                       : Change(.failed, key, "AddPortMapping: \(result)"))
         }
 
