@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "MappingRegistryTests", dependencies: ["MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
-        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "IGDTestSupport"]),
+        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

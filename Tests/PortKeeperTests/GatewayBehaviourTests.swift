@@ -1,0 +1,94 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import IGDTestSupport
+import MappingRegistry
+@testable import PortKeeper
+import Testing
+
+/// How reconcile copes with what gateways do: refuse leases, move after a reboot.
+@Suite("Gateway behaviour")
+struct GatewayBehaviourTests {
+    static func temporaryRegistry() throws -> (Registry, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-gb-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+        return (try Registry(path: path), path)
+    }
+
+    static func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    static func loopbackDiscovery(port: Int) -> DiscoveryOptions {
+        var options = DiscoveryOptions()
+        options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+        options.targetHost = "127.0.0.1"
+        options.targetPort = port
+        options.window = .seconds(1)
+        return options
+    }
+
+    @Test("725 OnlyPermanentLeasesSupported: retried with lease 0, and remembered for the gateway")
+    func permanentLeasesOnly() async throws {
+        let gateway = try await SimulatedGateway.start(profile: .igdv2(permanentLeasesOnly: true), ssdp: false)
+        let (registry, path) = try Self.temporaryRegistry()
+        defer { Self.remove(path) }
+        do {
+            let keeper = Keeper(registry: registry, command: "test")
+            let record = try await keeper.gateway(gateway.descriptionURL)
+            let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web", leaseDuration: 3600)
+            let revision = try keeper.declare(web, gatewayID: record.id)
+            let report = try await keeper.reconcile(record, options: Planner.Options(), revision: revision)
+            #expect(report.inSync)
+            #expect(gateway.mappings.map(\.leaseDuration) == [0])
+            #expect(gateway.actionCount("AddPortMapping") == 2)
+            #expect(try registry.gateway(id: record.id)?.permanentLeasesOnly == true)
+            let operations = try registry.operations(revision: try #require(revision))
+            #expect(operations.map(\.outcome) == [.upnp(725), .ok])
+
+            // Known now: the next mapping asks for lease 0 straight away.
+            let dns = DeclaredMapping(key: MappingKey(protocol: .udp, externalPort: 5353), client: .thisHost, internalPort: 5353, description: "dns", leaseDuration: 600)
+            let second = try keeper.declare(dns, gatewayID: record.id)
+            let again = try await keeper.reconcile(try #require(try registry.gateway(id: record.id)), options: Planner.Options(), revision: second)
+            #expect(again.inSync)
+            #expect(gateway.actionCount("AddPortMapping") == 3)
+        } catch {
+            await gateway.shutdown()
+            throw error
+        }
+        await gateway.shutdown()
+    }
+
+    @Test("A gateway that comes back on another port is found again by UDN, and history says so")
+    func gatewayMoved() async throws {
+        let (registry, path) = try Self.temporaryRegistry()
+        defer { Self.remove(path) }
+        let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test")
+        let record = try await keeper.gateway(before.descriptionURL)
+        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web")
+        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        #expect(before.mappings.count == 1)
+        let oldURL = before.descriptionURL
+        await before.shutdown()
+
+        // The router reboots onto another port, its table empty.
+        let after = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        do {
+            #expect(after.descriptionURL != oldURL)
+            let moved = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "test reconcile")
+            let report = try await moved.reconcile(try #require(try registry.gateway(id: record.id)), options: Planner.Options())
+            #expect(report.inSync)
+            #expect(after.mappings.map(\.externalPort) == [8080])
+            #expect(report.changes.contains { $0.kind == .gatewayMoved })
+            let stored = try #require(try registry.gateway(id: record.id))
+            #expect(stored.descriptionURL == after.descriptionURL)
+            #expect(try registry.gateways().count == 1)
+            let history = try registry.history(limit: 1)
+            #expect(history.first?.changes.contains { $0.kind == .gatewayMoved && $0.detail.contains(after.descriptionURL) } == true)
+        } catch {
+            await after.shutdown()
+            throw error
+        }
+        await after.shutdown()
+    }
+}
