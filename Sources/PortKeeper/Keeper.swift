@@ -178,7 +178,7 @@ public struct Keeper: Sendable {
         let owned = try registry.ownedKeys(gatewayID: gateway.id)
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
                                 permanentLeasesOnly: gateway.permanentLeasesOnly, options: options)
-        let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned))
+        let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host))
         return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host)
     }
 
@@ -232,7 +232,7 @@ public struct Keeper: Sendable {
 
         let declared = try registry.declarations(gatewayID: gateway.id)
         var owned = try registry.ownedKeys(gatewayID: gateway.id)
-        found += try foundChanges(gateway: gateway, actual: actual, owned: owned)
+        found += try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host)
         var permanentOnly = gateway.permanentLeasesOnly
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
                                 permanentLeasesOnly: permanentOnly, options: options)
@@ -380,8 +380,23 @@ public struct Keeper: Sendable {
 
     /// What changed on the gateway since the last reconcile that portkeeper did not do:
     /// its own entries lost (a reboot, a lease expiry, a cleanup) or changed by someone else.
-    func foundChanges(gateway: GatewayRecord, actual: [PortMappingEntry], owned: Set<MappingKey>) throws -> [Change] {
+    ///
+    /// Also this host's address changing (DHCP): the mappings declared for "this host" move
+    /// with it (the plan updates them), and entries of other programs still pointing at the old
+    /// address are reported.
+    func foundChanges(gateway: GatewayRecord, actual: [PortMappingEntry], owned: Set<MappingKey>,
+                      declared: [DeclaredMapping], host: IPv4Address) throws -> [Change] {
         guard let last = try registry.lastObservation(gatewayID: gateway.id) else { return [] }
+        var addressChanges: [Change] = []
+        let followers = Set(declared.filter { $0.client == .thisHost }.map(\.key))
+        let oldAddresses = Set(last.filter { followers.contains(MappingKey($0)) && owned.contains(MappingKey($0)) }.map(\.internalClient))
+            .subtracting([host.description]).filter { IPv4Address($0) != nil }
+        for old in oldAddresses.sorted() {
+            addressChanges.append(Change(.hostAddressChanged, nil, "this host's address changed from \(old) to \(host): mappings declared for this host move with it"))
+            for entry in actual where !owned.contains(MappingKey(entry)) && entry.internalClient == old {
+                addressChanges.append(Change(.foundChanged, MappingKey(entry), "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is not portkeeper's and still points at this host's old address \(old)"))
+            }
+        }
         let now = Dictionary(actual.map { (MappingKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         var changes: [Change] = []
         var lost = 0
@@ -400,7 +415,7 @@ public struct Keeper: Sendable {
         if lost > 1 && lost == ours.count {
             changes.insert(Change(.foundMissing, nil, "all \(lost) of portkeeper's mappings are gone: the gateway probably rebooted"), at: 0)
         }
-        return changes
+        return addressChanges + changes
     }
 
     static func summary(_ changes: [Change], inSync: Bool) -> String {
@@ -410,6 +425,7 @@ public struct Keeper: Sendable {
         var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
         if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
         if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }
+        if changes.contains(where: { $0.kind == .hostAddressChanged }) { parts.append("this host's address changed") }
         if parts.isEmpty { parts.append("nothing to do") }
         return parts.joined(separator: ", ") + (inSync ? "" : " (not in sync)")
     }

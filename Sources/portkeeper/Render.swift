@@ -13,7 +13,7 @@ enum Render {
 
     static func gateway(_ gateway: Gateway) -> String {
         var lines = ["\(gateway.friendlyName.isEmpty ? "(unnamed gateway)" : gateway.friendlyName)"]
-        func row(_ label: String, _ value: String) { lines.append("  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        func row(_ label: String, _ value: String) { lines.append("  " + pad(label, 14) + value) }
         row("UDN", gateway.udn)
         row("model", [gateway.manufacturer, gateway.modelName, gateway.modelNumber].filter { !$0.isEmpty }.joined(separator: " "))
         row("description", gateway.descriptionURL.description)
@@ -28,7 +28,7 @@ enum Render {
 
     static func status(_ gateway: Gateway) -> String {
         var lines: [String] = []
-        func row(_ label: String, _ value: String) { lines.append(label.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        func row(_ label: String, _ value: String) { lines.append(pad(label, 14) + value) }
         row("gateway", "\(gateway.friendlyName) (\(gateway.udn))")
         row("external IP", externalAddress(gateway.externalAddress))
         row("connection", gateway.status?.connectionStatus ?? "unknown")

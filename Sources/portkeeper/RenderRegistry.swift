@@ -9,10 +9,15 @@ extension Render {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             indent + cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                index == cells.count - 1 ? cell : pad(cell, widths[index])
             }.joined(separator: "  ")
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// `text` padded with spaces to `width`, never cut.
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     static func entry(_ e: PortMappingEntry) -> String {
@@ -20,7 +25,7 @@ extension Render {
     }
 
     static func change(_ change: Change) -> String {
-        "\(change.kind.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(change.key.map { "\($0) " } ?? "")\(printable(change.detail))"
+        "\(pad(change.kind.rawValue, 13)) \(change.key.map { "\($0) " } ?? "")\(printable(change.detail))"
     }
 
     static func plan(_ report: Keeper.PlanReport) -> String {

@@ -98,4 +98,36 @@ struct LabReconcileTests {
             #expect(try await lab.portkeeper(["history"]).stdout.contains("found-missing"))
         }
     }
+
+    @Test("this host's address changes (DHCP): its mappings follow, others pointing at the old address are reported")
+    func hostAddressChanges() async throws {
+        try await withLab(.v2) { lab in
+            #expect(try await lab.portkeeper(["add", "9001/tcp", "--description", "follows me"]).status == 0)
+            try await lab.portkeeper(["add", "9002/tcp", "--to", "\(Lab.lanClient):9002", "--description", "pinned"]).check()
+            // Another program's mapping for this host, by address.
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-e", "other", "-a", Lab.lanClient, "9003", "9003", "TCP"]).check()
+            #expect(try await lab.upnpcList().allSatisfy { $0.internalClient == Lab.lanClient })
+
+            // DHCP gives this host another address.
+            let newAddress = "192.168.77.3"
+            try await lab.run(on: .lan, ["ip", "addr", "del", "\(Lab.lanClient)/24", "dev", "eth0"]).check()
+            try await lab.run(on: .lan, ["ip", "addr", "add", "\(newAddress)/24", "dev", "eth0"]).check()
+            try await lab.run(on: .lan, ["ip", "route", "replace", "default", "via", Lab.lanGateway]).check()
+
+            let plan = try await lab.portkeeper(["plan", "--exit-code"])
+            #expect(plan.status == 2, "\(plan.stdout)\(plan.stderr)")
+            #expect(plan.stdout.contains("this host is \(newAddress)"))
+            let reconcile = try await lab.portkeeper(["reconcile"])
+            #expect(reconcile.status == 0, "\(reconcile.stdout)\(reconcile.stderr)")
+            #expect(reconcile.stdout.contains("host-address-changed"))
+            #expect(reconcile.stdout.contains("9003/tcp") && reconcile.stdout.contains("still points at this host's old address \(Lab.lanClient)"))
+            let table = try await lab.upnpcList()
+            #expect(table.first { $0.externalPort == 9001 }?.internalClient == newAddress)
+            #expect(table.first { $0.externalPort == 9002 }?.internalClient == Lab.lanClient)
+            #expect(table.first { $0.externalPort == 9003 }?.internalClient == Lab.lanClient)
+            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            #expect(history.first?.changes.contains { $0.kind == "host-address-changed" } == true)
+            #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
+        }
+    }
 }
