@@ -88,7 +88,7 @@ public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
         // The declaration.
         case declared, undeclared, redeclared
         // What portkeeper did on the gateway.
-        case added, deleted, updated, replaced, failed
+        case added, deleted, updated, replaced, failed, renewed
         // What portkeeper found on the gateway and did not make.
         case foundMissing = "found-missing"
         case foundChanged = "found-changed"

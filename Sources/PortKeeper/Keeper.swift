@@ -193,6 +193,10 @@ public struct Keeper: Sendable {
         public var remaining: Plan
         /// Entries of other programs a rollback could not re-create, with the gateway's answer.
         public var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
+        /// When the first declared mapping with a lease should be renewed.
+        public var nextRenewal: Duration?
+        /// A stop was asked for and the remaining operations were skipped.
+        public var stopped = false
         /// Everything asked for was done.
         public var succeeded: Bool { inSync && unrestored.isEmpty }
     }
@@ -202,15 +206,18 @@ public struct Keeper: Sendable {
     /// - Parameters:
     ///   - revision: an existing revision to attach the work to (add, remove, rollback).
     ///   - foreignEntries: entries of other programs to re-create (rollback).
+    ///   - shouldStop: asked before each operation; when it says yes the rest are skipped and
+    ///     the journal and revision are completed with what was done (SIGTERM in `watch`).
     public func reconcile(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64? = nil,
-                          restoring foreignEntries: [PortMappingEntry] = []) async throws -> ReconcileReport {
+                          restoring foreignEntries: [PortMappingEntry] = [],
+                          shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> ReconcileReport {
         try await registry.withExclusiveLock(waitingAtMost: lockWait) {
-            try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries)
+            try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries, shouldStop: shouldStop)
         }
     }
 
     func reconcileLocked(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64?,
-                         restoring foreignEntries: [PortMappingEntry]) async throws -> ReconcileReport {
+                         restoring foreignEntries: [PortMappingEntry], shouldStop: @Sendable () -> Bool) async throws -> ReconcileReport {
         let ((actual, address), gateway, moves) = try await withGateway(record) { gateway, service in
             (try await readTable(service, learningFor: gateway), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
         }
@@ -238,12 +245,13 @@ public struct Keeper: Sendable {
                                 permanentLeasesOnly: permanentOnly, options: options)
         let restore = foreignEntries.filter { entry in !actual.contains { MappingKey($0) == MappingKey(entry) } }
 
-        if plan.changeCount == 0 && restore.isEmpty && found.isEmpty && resolved.isEmpty && existing == nil {
+        if !plan.hasWork && restore.isEmpty && found.isEmpty && resolved.isEmpty && existing == nil {
             // In sync: nothing is written but the time the gateway was seen (and the table, if
             // it changed in ways that need no action, such as a new foreign entry).
             try registry.touchGateway(gateway.id)
             try registry.recordObservation(gatewayID: gateway.id, entries: actual)
-            return ReconcileReport(gateway: gateway, revision: nil, plan: plan, changes: [], inSync: plan.isInSync, remaining: plan)
+            return ReconcileReport(gateway: gateway, revision: nil, plan: plan, changes: [], inSync: plan.isInSync, remaining: plan,
+                                   nextRenewal: Self.nextRenewal(declared: declared, table: actual))
         }
 
         let revision = try existing ?? registry.beginRevision(
@@ -293,22 +301,34 @@ public struct Keeper: Sendable {
                                       : Change(.failed, key, "AddPortMapping: \(result)"))
         }
 
+        // Each step is one journaled operation (or a delete and an add that belong together);
+        // a stop request is honoured between steps.
+        var steps: [() async throws -> Void] = []
         for item in plan.deletes {
-            try await delete(item.current, reason: item.reason == .pruned ? .pruned : .noLongerDeclared)
+            steps.append { try await delete(item.current, reason: item.reason == .pruned ? .pruned : .noLongerDeclared) }
         }
         for item in plan.replacements {
-            try await delete(item.holder, reason: .replaced)
-            try await add(item.entry, kind: .replaced)
+            steps.append {
+                try await delete(item.holder, reason: .replaced)
+                try await add(item.entry, kind: .replaced)
+            }
         }
         for item in plan.updates {
-            if item.needsDelete { try await delete(item.current, reason: .moved) }
-            try await add(item.entry, kind: .updated)
+            steps.append {
+                if item.needsDelete { try await delete(item.current, reason: .moved) }
+                try await add(item.entry, kind: .updated)
+            }
         }
-        for item in plan.adds {
-            try await add(item.entry, kind: .added)
-        }
-        for entry in restore {
-            try await add(entry, kind: .added, foreign: true)
+        for item in plan.adds { steps.append { try await add(item.entry, kind: .added) } }
+        for item in plan.renewals { steps.append { try await add(item.entry, kind: .renewed) } }
+        for entry in restore { steps.append { try await add(entry, kind: .added, foreign: true) } }
+        var stopped = false
+        for step in steps {
+            if shouldStop() {
+                stopped = true
+                break
+            }
+            try await step()
         }
 
         // Read back: what is true now, not what was hoped.
@@ -323,7 +343,16 @@ public struct Keeper: Sendable {
         let changes = found + resolved + done
         try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
         return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
-                               remaining: remaining, unrestored: unrestored)
+                               remaining: remaining, unrestored: unrestored,
+                               nextRenewal: Self.nextRenewal(declared: declared, table: after), stopped: stopped)
+    }
+
+    /// The soonest renewal among the declared mappings the table holds.
+    static func nextRenewal(declared: [DeclaredMapping], table: [PortMappingEntry]) -> Duration? {
+        let current = Dictionary(table.map { (MappingKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+        return declared.compactMap { mapping in
+            current[mapping.key].flatMap { Planner.renewalDue(declaredLease: mapping.leaseDuration, current: $0) }
+        }.min()
     }
 
     /// What an operation of unknown outcome did, told by the gateway's table.
@@ -421,7 +450,7 @@ public struct Keeper: Sendable {
     static func summary(_ changes: [Change], inSync: Bool) -> String {
         var counts: [Change.Kind: Int] = [:]
         for change in changes where change.key != nil { counts[change.kind, default: 0] += 1 }
-        let order: [Change.Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .failed]
+        let order: [Change.Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .renewed, .failed]
         var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
         if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
         if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }

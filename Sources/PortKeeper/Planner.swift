@@ -44,11 +44,15 @@ public struct Plan: Sendable, Equatable {
     public var replacements: [Conflict] = []
     /// Entries portkeeper did not create and leaves alone.
     public var foreign: [PortMappingEntry] = []
+    /// Declared mappings in sync whose lease is past half its length: written again to renew it.
+    public var renewals: [Add] = []
 
     /// Nothing to do and nothing blocked.
     public var isInSync: Bool { adds.isEmpty && updates.isEmpty && deletes.isEmpty && conflicts.isEmpty && replacements.isEmpty }
     /// Changes the gateway would see.
     public var changeCount: Int { adds.count + updates.count + deletes.count + replacements.count }
+    /// Anything to write to the gateway, renewals included.
+    public var hasWork: Bool { changeCount > 0 || !renewals.isEmpty }
 }
 
 /// The diff itself: a pure function of the declaration, the gateway's table and what
@@ -98,6 +102,8 @@ public enum Planner {
             let differences = differences(wanted: entry, current: current)
             if !differences.isEmpty {
                 plan.updates.append(.init(declared: mapping, entry: entry, current: current, differences: differences))
+            } else if let due = renewalDue(declaredLease: entry.leaseDuration, current: current), due == .zero {
+                plan.renewals.append(.init(declared: mapping, entry: entry))
             }
         }
 
@@ -130,6 +136,19 @@ public enum Planner {
             differences.append("description '\(current.description)' → '\(wanted.description)'")
         }
         return differences
+    }
+
+    /// The longest lease IGDv2 grants, and what it turns a permanent (0) lease into.
+    public static let maximumLease: UInt32 = 604_800
+
+    /// How long until a mapping should be renewed: at half its lease, measured from what the
+    /// gateway says is left. Nil when it never expires (the gateway reports 0).
+    /// - Parameter declaredLease: the lease asked for; 0 on an IGDv2 gateway means 604800.
+    public static func renewalDue(declaredLease: UInt32, current: PortMappingEntry) -> Duration? {
+        guard current.leaseDuration > 0 else { return nil }
+        let length = declaredLease > 0 ? declaredLease : maximumLease
+        let half = length / 2
+        return current.leaseDuration <= half ? .zero : .seconds(Int(current.leaseDuration - half))
     }
 
     /// Routers truncate descriptions (to 11, 32 or 64 bytes…): a non-empty prefix counts as equal.

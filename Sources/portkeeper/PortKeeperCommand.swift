@@ -13,14 +13,14 @@ struct PortKeeperCommand: AsyncParsableCommand {
         subcommands: [
             DiscoverCommand.self, StatusCommand.self, ListCommand.self, GatewaysCommand.self,
             AddCommand.self, RemoveCommand.self, MappingsCommand.self,
-            PlanCommand.self, ReconcileCommand.self, HistoryCommand.self, RollbackCommand.self,
+            PlanCommand.self, ReconcileCommand.self, HistoryCommand.self, RollbackCommand.self, WatchCommand.self,
         ]
     )
 }
 
 /// Runs a command body, printing any failure as one line on stderr and exiting non-zero.
-func reportingFailures(verbose: Bool, _ body: () async throws -> Void) async throws {
-    setUpLogging(verbose: verbose)
+func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ body: () async throws -> Void) async throws {
+    setUpLogging(verbose: verbose, defaultLevel: defaultLevel)
     do {
         try await body()
     } catch let error as ExitCode {
@@ -37,8 +37,8 @@ func reportingFailures(verbose: Bool, _ body: () async throws -> Void) async thr
     }
 }
 
-private func setUpLogging(verbose: Bool) {
-    let level: Logger.Level = verbose ? .debug : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning)
+private func setUpLogging(verbose: Bool, defaultLevel: Logger.Level) {
+    let level: Logger.Level = verbose ? .debug : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel)
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level

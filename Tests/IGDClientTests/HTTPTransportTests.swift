@@ -15,7 +15,7 @@ extension AgainstFakes {
         func get(
             _ reply: FakeHTTPReply,
             path: String = "/x",
-            limits: HTTPLimits = HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(3))
+            limits: HTTPLimits = HTTPLimits(connectTimeout: .seconds(5), readTimeout: .seconds(15), deadline: .seconds(15))
         ) async throws -> (result: Result<HTTPResponse, any Error>, elapsed: Duration, requests: [FakeHTTPRequest]) {
             try await withServer({ _ in reply }) { server in
                 let target = try url(server, path)

@@ -7,9 +7,10 @@ import Testing
 /// Short limits for tests that wait for a deadline on purpose.
 let shortLimits = HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(1))
 
-/// A client whose exchanges give up after `deadline`.
-func makeClient(deadline: Duration = .seconds(3), maxBodyBytes: Int = 1 << 20) -> GatewayClient {
-    GatewayClient(limits: HTTPLimits(connectTimeout: .seconds(1), deadline: deadline, maxBodyBytes: maxBodyBytes))
+/// A client whose exchanges give up after `deadline`: generous by default, so that a loaded
+/// machine does not turn a test about something else into a timeout.
+func makeClient(deadline: Duration = .seconds(15), maxBodyBytes: Int = 1 << 20) -> GatewayClient {
+    GatewayClient(limits: HTTPLimits(connectTimeout: min(deadline, .seconds(5)), readTimeout: deadline, deadline: deadline, maxBodyBytes: maxBodyBytes))
 }
 
 /// Runs `body` against a simulated gateway and shuts the gateway down afterwards, also when

@@ -1,0 +1,221 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import Logging
+import MappingRegistry
+import Synchronization
+
+/// A stop request (SIGTERM, SIGINT) that the watch loop honours between operations.
+public final class StopRequest: Sendable {
+    private let requested = Mutex(false)
+    private let wake: AsyncStream<Void>.Continuation
+    let wakes: AsyncStream<Void>
+
+    public init() {
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func request() {
+        requested.withLock { $0 = true }
+        wake.yield()
+    }
+
+    public var isRequested: Bool { requested.withLock { $0 } }
+}
+
+/// `portkeeper watch`: keeps the declared mappings true, unattended.
+///
+/// Wakes on a timer (the interval, with jitter), on the gateway's SSDP announcements (a new
+/// BOOTID or LOCATION, or a byebye, means it restarted or moved), and when a lease is half
+/// gone; each wake is a reconcile with actor `watch`. Failures back off, capped.
+public struct Watcher: Sendable {
+    public var keeper: Keeper
+    public var reference: String?
+    public var interval: Duration
+    /// ± this fraction of the interval, so that many watchers do not beat in step.
+    public var jitter = 0.1
+    public var maxBackoff: Duration = .seconds(300)
+    /// Where announcements are listened for; tests use another port without the multicast group.
+    public var notifyPort = UPnP.ssdpPort
+    public var joinNotifyGroup = true
+    let logger: Logger
+
+    public init(keeper: Keeper, reference: String?, interval: Duration, logger: Logger = Logger(label: "portkeeper.watch")) {
+        var keeper = keeper
+        keeper.actor = .watch
+        self.keeper = keeper
+        self.reference = reference
+        self.interval = interval
+        self.logger = logger
+    }
+
+    enum Wake: Sendable {
+        case timer
+        case announcement(SSDP.Notify)
+        case stop
+    }
+
+    /// Runs until `stop` is requested; returns normally then (the journal complete, the lock
+    /// released).
+    public func run(stop: StopRequest) async throws {
+        var record = try await keeper.gateway(reference)
+        let declared = try keeper.registry.declarations(gatewayID: record.id).count
+        logger.info("started: watching \(record.friendlyName) (\(record.udn)), \(declared) declared mappings, every \(interval.secondsText)")
+
+        let (wakes, wake) = AsyncStream<Wake>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        let stopForwarder = Task {
+            for await _ in stop.wakes { wake.yield(.stop) }
+        }
+        defer { stopForwarder.cancel() }
+        if stop.isRequested { wake.yield(.stop) }
+
+        var listener: NotifyListener?
+        var listening: Task<Void, Never>?
+        func listen() async {
+            await listener?.stop()
+            listening?.cancel()
+            listener = nil
+            do {
+                let gatewayURL = try GatewayURL(parsing: record.controlURL)
+                let local = try LocalAddress.facing(gatewayURL.host)
+                let started = try await NotifyListener.start(interfaceAddress: local, gateway: gatewayURL.host, port: notifyPort, joinGroup: joinNotifyGroup)
+                listener = started
+                listening = Task {
+                    for await notify in started.notifications { wake.yield(.announcement(notify)) }
+                }
+            } catch {
+                logger.warning("cannot listen for the gateway's announcements (\(error)); relying on the \(interval.secondsText) check")
+            }
+        }
+        await listen()
+        defer { listening?.cancel() }
+
+        var bootID = record.bootID
+        var lastUptime: UInt32?
+        var backoff = interval
+        var next = ContinuousClock.now
+        var timer: Task<Void, Never>?
+
+        func schedule(after delay: Duration) {
+            timer?.cancel()
+            next = ContinuousClock.now + delay
+            let deadline = next
+            timer = Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                if !Task.isCancelled { wake.yield(.timer) }
+            }
+        }
+        defer { timer?.cancel() }
+
+        schedule(after: .zero)
+        // A gateway sends its announcements in bursts (one per device and service type):
+        // the first of a burst triggers a check, the rest within a second only make sure a
+        // check follows.
+        var lastAnnouncementCheck: ContinuousClock.Instant?
+        loop: for await event in wakes {
+            var reason = "check"
+            switch event {
+            case .stop:
+                break loop
+            case .timer:
+                reason = "check"
+            case .announcement(let notify) where lastAnnouncementCheck.map({ ContinuousClock.now - $0 < .seconds(1) }) ?? false:
+                if let id = notify.bootID { bootID = id }
+                if next - ContinuousClock.now > .seconds(1) { schedule(after: .seconds(1)) }
+                continue loop
+            case .announcement(let notify):
+                if notify.kind == .byebye {
+                    logger.info("gateway announced it is leaving (ssdp:byebye); checking now")
+                    reason = "byebye"
+                } else if let id = notify.bootID, let known = bootID, id != known {
+                    logger.info("gateway restarted (BOOTID \(known) → \(id)); checking now")
+                    reason = "reboot"
+                } else if let location = notify.location, location != record.descriptionURL {
+                    logger.info("gateway moved (LOCATION \(location)); checking now")
+                    reason = "moved"
+                } else {
+                    if bootID == nil { bootID = notify.bootID }
+                    continue loop
+                }
+                if let id = notify.bootID { bootID = id }
+                lastAnnouncementCheck = ContinuousClock.now
+            }
+            if stop.isRequested { break loop }
+
+            do {
+                record = try keeper.registry.gateway(id: record.id) ?? record
+                // GetStatusInfo's uptime going down means a reboot, even without an announcement.
+                let service = try keeper.service(of: record)
+                if let status = try? await keeper.client.perform(Actions.GetStatusInfo(), on: service) {
+                    if let last = lastUptime, status.uptime < last {
+                        logger.info("gateway rebooted (uptime \(last) s → \(status.uptime) s)")
+                    }
+                    lastUptime = status.uptime
+                }
+                let before = record.controlURL
+                let report = try await keeper.reconcile(record, options: Planner.Options(), shouldStop: { stop.isRequested })
+                record = report.gateway
+                log(report, reason: reason)
+                if record.controlURL != before { await listen() }
+                if report.stopped { break loop }
+                backoff = interval
+                var delay = jittered(interval)
+                if let renewal = report.nextRenewal, renewal < delay { delay = max(renewal, .seconds(1)) }
+                schedule(after: delay)
+            } catch {
+                let retry = backoff
+                logger.error("error: \(oneLine(error)); retrying in \(retry.secondsText)")
+                backoff = min(backoff * 2, maxBackoff)
+                schedule(after: retry)
+            }
+        }
+        await listener?.stop()
+        logger.info("stopped")
+    }
+
+    func jittered(_ base: Duration) -> Duration {
+        let factor = 1 + Double.random(in: -jitter...jitter)
+        return .milliseconds(Int(Double(base.components.seconds * 1000 + base.components.attoseconds / 1_000_000_000_000_000) * factor))
+    }
+
+    func log(_ report: Keeper.ReconcileReport, reason: String) {
+        let kinds = Dictionary(grouping: report.changes.filter { $0.key != nil }, by: \.kind).mapValues(\.count)
+        for change in report.changes where change.key == nil {
+            switch change.kind {
+            case .gatewayMoved: logger.info("gateway moved: \(change.detail)")
+            case .addressChanged: logger.info("external address changed: \(change.detail)")
+            case .hostAddressChanged: logger.info("\(change.detail)")
+            default: break
+            }
+        }
+        let restored = (kinds[.added] ?? 0)
+        if restored > 0 {
+            let lost = kinds[.foundMissing] ?? 0
+            var line = "restored \(restored) mapping" + (restored == 1 ? "" : "s")
+            if lost > 0 { line += " lost on the gateway" }
+            if reason == "reboot" { line += " after the gateway rebooted" }
+            if let revision = report.revision { line += " (revision \(revision))" }
+            logger.info("\(line)")
+        }
+        if let renewed = kinds[.renewed] { logger.info("renewed \(renewed) lease\(renewed == 1 ? "" : "s")") }
+        if let updated = kinds[.updated] { logger.info("updated \(updated) mapping\(updated == 1 ? "" : "s")") }
+        if let deleted = kinds[.deleted] { logger.info("deleted \(deleted) mapping\(deleted == 1 ? "" : "s")") }
+        if let failed = kinds[.failed] { logger.warning("\(failed) operation\(failed == 1 ? "" : "s") failed; retrying at the next check") }
+        if report.changes.isEmpty {
+            logger.info("verified: \(report.gateway.friendlyName) matches the declaration")
+        } else if !report.inSync {
+            logger.warning("\(report.gateway.friendlyName) does not match the declaration yet; retrying at the next check")
+        }
+    }
+
+    func oneLine(_ error: any Error) -> String {
+        "\(error)".replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+extension Duration {
+    var secondsText: String {
+        let ms = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : String(format: "%.1f s", Double(ms) / 1000)
+    }
+}
