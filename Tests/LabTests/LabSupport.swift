@@ -101,3 +101,35 @@ func decode<T: Decodable>(_ type: T.Type, _ result: ProcessResult) throws -> T {
     #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
     return try JSONDecoder().decode(T.self, from: Data(result.stdout.utf8))
 }
+
+extension BackgroundProcess {
+    /// Stops it without blocking a Swift concurrency thread while it winds down.
+    func stop() async -> ProcessResult {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.terminate()) }
+        }
+    }
+}
+
+/// Polls `condition` every `every` until it holds or `timeout` passes; returns how long it took,
+/// or nil when it never held.
+func waitFor(timeout: Duration, every: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async throws -> Duration? {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start <= timeout {
+        if try await condition() { return ContinuousClock.now - start }
+        try await Task.sleep(for: every)
+    }
+    return nil
+}
+
+/// `PRAGMA integrity_check` of a registry file, through Python's sqlite3 (another SQLite client).
+func integrityCheck(_ path: String) async throws -> String {
+    let result = try await ProcessRunner.run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])", path], timeout: .seconds(30))
+    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// How many journaled operations are still pending or unknown.
+func unresolvedOperations(_ path: String) async throws -> Int {
+    let result = try await ProcessRunner.run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from operation where outcome = 'pending' or outcome like 'unknown%'\").fetchone()[0])", path], timeout: .seconds(30))
+    return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+}

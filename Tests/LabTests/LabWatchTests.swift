@@ -1,0 +1,121 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+/// `portkeeper watch` against the real miniupnpd, as real processes.
+@Suite("Lab: watch", .serialized, labEnabled)
+struct LabWatchTests {
+    struct Revision: Decodable {
+        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        var revision: Int
+        var actor: String
+        var changes: [Change]
+    }
+
+    func startWatch(_ lab: Lab, interval: String = "2") throws -> BackgroundProcess {
+        try lab.startBackground(on: .lan, [try Products.path("portkeeper"), "watch", "--interval", interval, "--db", lab.registryPath])
+    }
+
+    func declared(_ lab: Lab) async throws -> Set<UInt16> {
+        Set(try await lab.upnpcList().map(\.externalPort))
+    }
+
+    @Test("a rebooted router gets every mapping back within one interval, and within 2 s of its restart thanks to NOTIFY")
+    func restoresAfterReboot() async throws {
+        try await withLab(.v2) { lab in
+            for port in 9001...9003 { try await lab.portkeeper(["add", "\(port)/tcp", "--description", "kept"]).check() }
+            let server = try lab.startBackground(on: .lan, ["socat", "TCP-LISTEN:9001,reuseaddr,fork", "SYSTEM:echo still-here"])
+            defer { _ = server.terminate() }
+            let watch = try startWatch(lab, interval: "30")
+            // Let it start and verify once.
+            _ = try await waitFor(timeout: .seconds(5)) { try await lab.portkeeper(["history", "--json"]).stdout.contains("\"revision\"") }
+            try await Task.sleep(for: .seconds(1))
+
+            // Polling alone would take up to 30 s: the restart's NOTIFY brings it back at once.
+            try await lab.reboot()
+            let restored = try await waitFor(timeout: .seconds(2)) { try await declared(lab) == [9001, 9002, 9003] }
+            #expect(restored != nil, "not restored within 2 s of miniupnpd's restart")
+            #expect(try await lab.connectFromOutside(port: 9001)?.contains("still-here") == true)
+
+            let log = await watch.stop()
+            #expect(log.status == 0)
+            #expect(log.stderr.contains("started: watching"))
+            #expect(log.stderr.contains("restored 3 mappings"))
+            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            #expect(history.first?.actor == "watch")
+            #expect(history.first?.changes.contains { $0.kind == "found-missing" && $0.detail.contains("rebooted") } == true)
+        }
+    }
+
+    @Test("polling alone restores within one interval; a mapping deleted behind watch's back comes back, and history says so")
+    func restoresDeletedMapping() async throws {
+        try await withLab(.v1) { lab in
+            for port in 9001...9002 { try await lab.portkeeper(["add", "\(port)/udp"]).check() }
+            let watch = try startWatch(lab)
+            try await Task.sleep(for: .seconds(1))
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-d", "9002", "UDP"]).check()
+            #expect(try await declared(lab) == [9001])
+            // One interval (2 s) plus a little for the check itself and jitter.
+            let back = try await waitFor(timeout: .seconds(3)) { try await declared(lab) == [9001, 9002] }
+            #expect(back != nil)
+            let log = await watch.stop()
+            #expect(log.status == 0, "\(log.stderr)")
+            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            #expect(history.first?.actor == "watch")
+            #expect(history.first?.changes.contains { $0.kind == "added" && $0.key == "9002/udp" } == true)
+            #expect(history.first?.changes.contains { $0.kind == "found-missing" && $0.key == "9002/udp" } == true)
+        }
+    }
+
+    @Test("portkeeper add from another process is applied by watch within one interval, and nobody sees 'database is locked'")
+    func picksUpDeclarationsFromOtherProcesses() async throws {
+        try await withLab(.v2) { lab in
+            try await lab.portkeeper(["add", "9001/tcp"]).check()
+            let watch = try startWatch(lab)
+            try await Task.sleep(for: .milliseconds(500))
+            for port in 9002...9006 {
+                let added = try await lab.portkeeper(["add", "\(port)/tcp", "--no-apply"])
+                #expect(added.status == 0, "\(added.stderr)")
+                #expect(!added.stderr.contains("locked"))
+            }
+            let applied = try await waitFor(timeout: .seconds(3)) { try await declared(lab) == Set(9001...9006) }
+            #expect(applied != nil)
+            let log = await watch.stop()
+            #expect(log.status == 0)
+            #expect(!log.stderr.contains("locked"), "\(log.stderr)")
+            #expect(try await integrityCheck(lab.registryPath) == "ok")
+        }
+    }
+
+    @Test("SIGTERM in the middle of a cycle: exit 0, integrity ok, the journal complete, the next reconcile has nothing to do")
+    func stopsCleanly() async throws {
+        try await withLab(.v2) { lab in
+            for port in 9001...9010 { try await lab.portkeeper(["add", "\(port)/tcp"]).check() }
+            for round in 0..<3 {
+                let watch = try startWatch(lab, interval: "1")
+                try await Task.sleep(for: .milliseconds(Int.random(in: 300...1500)))
+                let log = await watch.stop()
+                #expect(log.status == 0, "round \(round): \(log.stderr)")
+                #expect(log.stderr.contains("stopped"))
+                #expect(try await integrityCheck(lab.registryPath) == "ok")
+                #expect(try await unresolvedOperations(lab.registryPath) == 0)
+            }
+            let before = try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count
+            let reconcile = try await lab.portkeeper(["reconcile"])
+            #expect(reconcile.status == 0)
+            #expect(try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count == before)
+
+            // Stopped while it has work to do: what it did is journaled, and the rest is left
+            // to the next run, not half-done.
+            try await lab.reboot()
+            let busy = try startWatch(lab, interval: "30")
+            try await Task.sleep(for: .milliseconds(400))
+            let log = await busy.stop()
+            #expect(log.status == 0)
+            #expect(try await integrityCheck(lab.registryPath) == "ok")
+            #expect(try await unresolvedOperations(lab.registryPath) == 0)
+            #expect(try await lab.portkeeper(["reconcile"]).status == 0)
+            #expect(try await declared(lab) == Set(9001...9010))
+        }
+    }
+}
