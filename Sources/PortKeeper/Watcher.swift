@@ -38,6 +38,8 @@ public struct Watcher: Sendable {
     /// Where announcements are listened for; tests use another port without the multicast group.
     public var notifyPort = UPnP.ssdpPort
     public var joinNotifyGroup = true
+    /// Off: rely on the periodic check alone.
+    public var listenForAnnouncements = true
     let logger: Logger
 
     public init(keeper: Keeper, reference: String?, interval: Duration, logger: Logger = Logger(label: "portkeeper.watch")) {
@@ -75,6 +77,7 @@ public struct Watcher: Sendable {
             await listener?.stop()
             listening?.cancel()
             listener = nil
+            guard listenForAnnouncements else { return }
             do {
                 let gatewayURL = try GatewayURL(parsing: record.controlURL)
                 let local = try LocalAddress.facing(gatewayURL.host)

@@ -14,14 +14,16 @@ struct WatchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between checks.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds between checks (at least 0.05).", valueName: "seconds"))
     var interval: Double = 60
+    @Flag(name: .customLong("no-announcements"), help: "Do not listen for the gateway's SSDP announcements; rely on the periodic check.")
+    var noAnnouncements = false
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
 
     func validate() throws {
-        guard (1...86_400).contains(interval) else { throw ValidationError("--interval must be between 1 and 86400 seconds") }
+        guard (0.05...86_400).contains(interval) else { throw ValidationError("--interval must be between 0.05 and 86400 seconds") }
     }
 
     func run() async throws {
@@ -37,8 +39,9 @@ struct WatchCommand: AsyncParsableCommand {
                 sources.append(source)
             }
             defer { sources.forEach { $0.cancel() } }
-            let watcher = Watcher(keeper: discovery.keeper(try registry.open()), reference: gateway.gateway,
+            var watcher = Watcher(keeper: discovery.keeper(try registry.open()), reference: gateway.gateway,
                                   interval: .milliseconds(Int(interval * 1000)))
+            watcher.listenForAnnouncements = !noAnnouncements
             try await watcher.run(stop: stop)
         }
     }
