@@ -1,0 +1,78 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import IGDTestSupport
+import MappingRegistry
+@testable import PortKeeper
+import Synchronization
+import Testing
+
+/// The watch loop in process, against the fake seed router on loopback.
+@Suite("Watcher")
+struct WatcherTests {
+    static let seedUDN = "uuid:53563300-0101-0000-000ba233dcd7"
+
+    @Test("the seed router comes back on another HTTP port: watch finds it again by UDN, carries on, and history records the move")
+    func seedRouterMovesItsPort() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-watch-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let registry = try Registry(path: path)
+
+        // The router's SSDP side answers with wherever its description is now.
+        let location = Mutex("")
+        let responder = try await FakeSSDPResponder.start { search in
+            guard search.method == "M-SEARCH", let st = search.searchTarget, st.contains("InternetGatewayDevice:1") else { return [] }
+            return [.searchResponse(st: st, usn: "\(Self.seedUDN)::\(st)", location: location.withLock { $0 })]
+        }
+        // A free port for the announcements: taken, noted, given back.
+        let probe = try await FakeSSDPResponder.start { _ in [] }
+        let notifyPort = probe.port
+        await probe.shutdown()
+
+        let before = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
+        location.withLock { $0 = before.descriptionURL }
+        var discovery = DiscoveryOptions()
+        discovery.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+        discovery.targetHost = "127.0.0.1"
+        discovery.targetPort = responder.port
+        let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
+        let record = try await keeper.gateway(before.descriptionURL)
+        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9090), client: .thisHost, internalPort: 9090, description: "Test")
+        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        #expect(before.mappings.contains { $0.externalPort == 9090 })
+
+        var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(30))
+        watcher.notifyPort = notifyPort
+        watcher.joinNotifyGroup = false
+        let stop = StopRequest()
+        let running = Task { [watcher] in try await watcher.run(stop: stop) }
+        try await Task.sleep(for: .milliseconds(500))
+
+        // It reboots onto another port, forgetting our mapping (its own port-80 entry stays),
+        // and announces itself there.
+        let after = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
+        await before.shutdown()
+        location.withLock { $0 = after.descriptionURL }
+        let notify = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\nLOCATION: \(after.descriptionURL)\r\n"
+            + "NT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nUSN: \(Self.seedUDN)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: 2\r\n\r\n"
+        try await responder.send(Array(notify.utf8), to: "127.0.0.1", port: notifyPort)
+
+        var restored = false
+        for _ in 0..<50 where !restored {
+            restored = after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" }
+            if !restored { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        stop.request()
+        try await running.value
+        #expect(restored, "watch did not restore the mapping on the moved gateway within 5 s")
+        #expect(after.mappings.contains { $0.externalPort == 80 })
+        #expect(try registry.gateway(id: record.id)?.descriptionURL == after.descriptionURL)
+        #expect(try registry.gateways().count == 1)
+        let latest = try #require(try registry.history(limit: 1).first)
+        #expect(latest.actor == .watch)
+        #expect(latest.changes.contains { $0.kind == .gatewayMoved && $0.detail.contains(after.descriptionURL) })
+        #expect(latest.changes.contains { $0.kind == .added && $0.key == web.key })
+        await after.shutdown()
+        await responder.shutdown()
+    }
+}
