@@ -149,11 +149,22 @@ public struct Watcher: Sendable {
                 record = try keeper.registry.gateway(id: record.id) ?? record
                 // GetStatusInfo's uptime going down means a reboot, even without an announcement.
                 let service = try keeper.service(of: record)
+                var rebootedByUptime = false
                 if let status = try? await keeper.client.perform(Actions.GetStatusInfo(), on: service) {
                     if let last = lastUptime, status.uptime < last {
                         logger.info("gateway rebooted (uptime \(last) s → \(status.uptime) s)")
+                        rebootedByUptime = true
+                        reason = "reboot"
                     }
                     lastUptime = status.uptime
+                }
+                // A plain periodic check starts with the cheapest look; only a difference (or an
+                // error, a reboot, an announcement) costs a full reconcile.
+                if reason == "check", !rebootedByUptime, let check = try? await keeper.quickCheck(record), check.inSync {
+                    logger.info("verified: \(record.friendlyName) matches the declaration")
+                    backoff = interval
+                    schedule(after: nextDelay(renewal: check.nextRenewal))
+                    continue loop
                 }
                 let before = record.controlURL
                 let report = try await keeper.reconcile(record, options: Planner.Options(), shouldStop: { stop.isRequested })
@@ -162,9 +173,7 @@ public struct Watcher: Sendable {
                 if record.controlURL != before { await listen() }
                 if report.stopped { break loop }
                 backoff = interval
-                var delay = jittered(interval)
-                if let renewal = report.nextRenewal, renewal < delay { delay = max(renewal, .seconds(1)) }
-                schedule(after: delay)
+                schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
                 let retry = backoff
                 logger.error("error: \(oneLine(error)); retrying in \(retry.secondsText)")
@@ -174,6 +183,13 @@ public struct Watcher: Sendable {
         }
         await listener?.stop()
         logger.info("stopped")
+    }
+
+    /// The interval with jitter, or sooner when a lease falls due.
+    func nextDelay(renewal: Duration?) -> Duration {
+        let delay = jittered(interval)
+        guard let renewal, renewal < delay else { return delay }
+        return max(renewal, .seconds(1))
     }
 
     func jittered(_ base: Duration) -> Duration {

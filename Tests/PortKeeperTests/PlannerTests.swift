@@ -100,4 +100,24 @@ struct PlannerTests {
         let second = Planner.plan(declared: declared, actual: [written], owned: [Self.web], hostAddress: Self.host)
         #expect(second.isInSync)
     }
+
+    @Test("a lease is renewed at half its length, as measured by what the gateway says is left", arguments: [
+        (UInt32(3600), UInt32(1000), true, Duration.zero),
+        (UInt32(3600), UInt32(3000), false, Duration.seconds(1200)),
+        (UInt32(0), UInt32(604_000), false, Duration.seconds(604_000 - 302_400)),
+        (UInt32(0), UInt32(300_000), true, Duration.zero),
+    ])
+    func renewal(declaredLease: UInt32, remaining: UInt32, renew: Bool, due: Duration) {
+        let plan = Planner.plan(declared: [Self.declared(Self.web, lease: declaredLease)], actual: [Self.entry(Self.web, lease: remaining)], owned: [Self.web], hostAddress: Self.host)
+        #expect(plan.isInSync)
+        #expect(plan.renewals.map(\.declared.key) == (renew ? [Self.web] : []))
+        #expect(plan.hasWork == renew)
+        #expect(Planner.renewalDue(declaredLease: declaredLease, current: Self.entry(Self.web, lease: remaining)) == due)
+    }
+
+    @Test func aPermanentMappingIsNeverRenewed() {
+        #expect(Planner.renewalDue(declaredLease: 0, current: Self.entry(Self.web, lease: 0)) == nil)
+        let plan = Planner.plan(declared: [Self.declared(Self.web)], actual: [Self.entry(Self.web, lease: 0)], owned: [Self.web], hostAddress: Self.host)
+        #expect(!plan.hasWork)
+    }
 }
