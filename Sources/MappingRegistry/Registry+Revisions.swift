@@ -63,6 +63,25 @@ extension Registry {
         }
     }
 
+    /// Changes a gateway's declaration as one transaction: `change` gets the declaration as it
+    /// stands and returns the new one with what changed, or nil to change nothing. Nothing can
+    /// write between the read and the write, so two processes declaring at once both count.
+    /// - Returns: the new revision, or nil when `change` returned nil.
+    public func changeDeclaration(
+        gatewayID: Int64, command: String, actor: RevisionActor, at now: Date = Date(),
+        _ change: @Sendable ([DeclaredMapping]) throws -> (declaration: [DeclaredMapping], changes: [Change], summary: String)?
+    ) throws -> Int64? {
+        try database.write { db in
+            guard let result = try change(try Self.declarations(db, gatewayID: gatewayID)) else { return nil }
+            try db.execute(sql: """
+                INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, result.summary, Storage.json(result.changes)])
+            let revision = db.lastInsertedRowID
+            try Self.replaceDeclaration(db, gatewayID: gatewayID, with: result.declaration, revision: revision)
+            return revision
+        }
+    }
+
     static func replaceDeclaration(_ db: Database, gatewayID: Int64, with declaration: [DeclaredMapping], revision: Int64) throws {
         try db.execute(sql: "DELETE FROM declared_mapping WHERE gateway_id = ?", arguments: [gatewayID])
         for mapping in declaration {

@@ -120,35 +120,39 @@ public struct Keeper: Sendable {
     /// - Returns: the new revision, or nil when the declaration already said exactly this.
     /// - Throws: ``PortKeeperError`` when the key is declared with another target.
     public func declare(_ mapping: DeclaredMapping, gatewayID: Int64) throws -> Int64? {
-        var declaration = try registry.declarations(gatewayID: gatewayID)
-        let change: Change
-        if let index = declaration.firstIndex(where: { $0.key == mapping.key }) {
-            let existing = declaration[index]
-            if existing == mapping { return nil }
-            guard existing.client == mapping.client && existing.internalPort == mapping.internalPort else {
-                throw PortKeeperError("\(mapping.key) is already declared for \(existing.client):\(existing.internalPort)",
-                                      hint: "remove it first with `portkeeper remove \(mapping.key.externalPort)/\(mapping.key.protocol.rawValue.lowercased())`")
+        try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
+            var declaration = current
+            let change: Change
+            if let index = declaration.firstIndex(where: { $0.key == mapping.key }) {
+                let existing = declaration[index]
+                if existing == mapping { return nil }
+                guard existing.client == mapping.client && existing.internalPort == mapping.internalPort else {
+                    throw PortKeeperError("\(mapping.key) is already declared for \(existing.client):\(existing.internalPort)",
+                                          hint: "remove it first with `portkeeper remove \(mapping.key.externalPort)/\(mapping.key.protocol.rawValue.lowercased())`")
+                }
+                declaration[index] = mapping
+                change = Change(.redeclared, mapping.key, Self.describe(mapping))
+            } else {
+                declaration.append(mapping)
+                change = Change(.declared, mapping.key, Self.describe(mapping))
             }
-            declaration[index] = mapping
-            change = Change(.redeclared, mapping.key, Self.describe(mapping))
-        } else {
-            declaration.append(mapping)
-            change = Change(.declared, mapping.key, Self.describe(mapping))
+            return (declaration, [change], change.description)
         }
-        return try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: declaration,
-                                          changes: [change], summary: change.description)
     }
 
     /// Removes a declared mapping.
     public func undeclare(_ key: MappingKey, gatewayID: Int64) throws -> Int64 {
-        var declaration = try registry.declarations(gatewayID: gatewayID)
-        guard let index = declaration.firstIndex(where: { $0.key == key }) else {
-            throw PortKeeperError("\(key) is not declared", hint: "`portkeeper mappings` lists what is")
+        let revision = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
+            var declaration = current
+            guard let index = declaration.firstIndex(where: { $0.key == key }) else {
+                throw PortKeeperError("\(key) is not declared", hint: "`portkeeper mappings` lists what is")
+            }
+            let removed = declaration.remove(at: index)
+            let change = Change(.undeclared, key, Self.describe(removed))
+            return (declaration, [change], change.description)
         }
-        let removed = declaration.remove(at: index)
-        let change = Change(.undeclared, key, Self.describe(removed))
-        return try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: declaration,
-                                          changes: [change], summary: change.description)
+        guard let revision else { throw PortKeeperError("\(key) is not declared") }
+        return revision
     }
 
     static func describe(_ mapping: DeclaredMapping) -> String {
@@ -507,19 +511,20 @@ public struct Keeper: Sendable {
         }
         guard let record = try registry.gateway(id: gatewayID) else { throw PortKeeperError("the gateway of revision \(revision) is gone from the registry") }
         let target = try registry.declaration(afterRevision: revision, gatewayID: gatewayID)
-        let current = try registry.declarations(gatewayID: gatewayID)
         let foreign = try registry.foreignEntriesDeleted(afterRevision: revision, gatewayID: gatewayID)
-        var changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")]
-        let targetKeys = Dictionary(target.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        let currentKeys = Dictionary(current.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        for (key, mapping) in targetKeys.sorted(by: { $0.key < $1.key }) where currentKeys[key] != mapping {
-            changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, Self.describe(mapping)))
+        let restored = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
+            var changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")]
+            let targetKeys = Dictionary(target.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            let currentKeys = Dictionary(current.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            for (key, mapping) in targetKeys.sorted(by: { $0.key < $1.key }) where currentKeys[key] != mapping {
+                changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, Self.describe(mapping)))
+            }
+            for (key, mapping) in currentKeys.sorted(by: { $0.key < $1.key }) where targetKeys[key] == nil {
+                changes.append(Change(.undeclared, key, Self.describe(mapping)))
+            }
+            return (target, changes, "rollback to revision \(revision)")
         }
-        for (key, mapping) in currentKeys.sorted(by: { $0.key < $1.key }) where targetKeys[key] == nil {
-            changes.append(Change(.undeclared, key, Self.describe(mapping)))
-        }
-        let newRevision = try registry.beginRevision(command: command, actor: actor, gatewayID: gatewayID, declaration: target,
-                                                     changes: changes, summary: "rollback to revision \(revision)")
+        guard let newRevision = restored else { throw PortKeeperError("the rollback to revision \(revision) recorded nothing") }
         guard apply else { return (newRevision, nil) }
         let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign)
         return (newRevision, report)

@@ -33,7 +33,7 @@ struct AddCommand: AsyncParsableCommand {
     var to: String?
     @Option(name: .long, help: "A description the router shows.")
     var description: String = "portkeeper"
-    @Option(name: .long, help: ArgumentHelp("Lease in seconds, 0 for permanent (at most 604800).", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Lease in seconds, 0 for permanent (at most 604800).", valueName: "seconds"))
     var lease: Int = 0
     @Flag(name: .customLong("no-apply"), help: "Only declare; apply with `portkeeper reconcile`.")
     var noApply = false

@@ -1,0 +1,465 @@
+import Foundation
+import IGDTestSupport
+import PortKeeper
+import Testing
+
+/// §5: bad input is refused with one clear line on stderr and a non-zero exit, and leaves the
+/// registry exactly as it was: the file's bytes, the -wal file's bytes, and what `mappings --json`
+/// and `history --json` print.
+///
+/// Every test has its own registry in a fresh temporary directory and its own fake IGDv2 gateway
+/// on loopback. The first command of each registry names the gateway by URL, so nothing here
+/// ever searches the network.
+@Suite("Bad input: refused in one line, registry unchanged")
+struct BadInputTests {
+    /// A command line that must be refused, and a piece of what the refusal must say.
+    struct BadCase: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var expected: String
+        /// Refused by ArgumentParser itself (its message has a usage block after the first line).
+        var byArgumentParser = false
+
+        var testDescription: String {
+            arguments.map { $0.isEmpty || $0.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 32 || $0 == 127 } == true }) ? $0.debugDescription : $0 }
+                .joined(separator: " ")
+        }
+    }
+
+    /// Mapping keys that are not PORT/PROTO with a port 1...65535 and tcp or udp.
+    static let badKeys: [(key: String, expected: String)] = [
+        ("0/tcp", "external port '0' is not a number from 1 to 65535"),
+        ("65536/tcp", "external port '65536' is not a number from 1 to 65535"),
+        ("abc/tcp", "external port 'abc' is not a number from 1 to 65535"),
+        ("/tcp", "external port '' is not a number from 1 to 65535"),
+        ("", "'' is not PORT/PROTO"),
+        ("0", "'0' is not PORT/PROTO"),
+        ("65536", "'65536' is not PORT/PROTO"),
+        ("abc", "'abc' is not PORT/PROTO"),
+        ("80/sctp", "protocol 'sctp' is neither tcp nor udp"),
+        ("80", "'80' is not PORT/PROTO"),
+        ("80/tcp/x", "'80/tcp/x' is not PORT/PROTO"),
+    ]
+
+    static let cases: [BadCase] = {
+        var cases: [BadCase] = []
+        for (key, expected) in badKeys {
+            cases.append(BadCase(arguments: ["add", key], expected: expected))
+            cases.append(BadCase(arguments: ["remove", key], expected: expected))
+        }
+        cases.append(BadCase(arguments: ["add", "0/tcp", "--no-apply"], expected: "external port '0'"))
+        cases.append(BadCase(arguments: ["remove", "0/tcp", "--no-apply"], expected: "external port '0'"))
+        // Removing what is not declared.
+        cases.append(BadCase(arguments: ["remove", "9999/tcp"], expected: "9999/tcp is not declared"))
+
+        // --to: a host that is not a canonical IPv4 address, or a bad internal port.
+        for host in ["192.168.001.5", "256.1.1.1", "host.local", "1.2.3", "1.2.3.4.5", " 1.2.3.4"] {
+            cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", host], expected: "'\(host)' is not an IPv4 address written canonically"))
+        }
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", "192.168.001.5:80"], expected: "'192.168.001.5' is not an IPv4 address written canonically"))
+        for (to, port) in [(":0", "0"), (":70000", "70000"), (":65536", "65536"), (":abc", "abc"), ("192.168.1.5:", ""), ("192.168.1.5:0", "0")] {
+            cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", to], expected: "internal port '\(port)' is not a number from 1 to 65535"))
+        }
+
+        // --lease outside 0...604800, written either way.
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease=-1"], expected: "lease -1 is outside 0...604800 seconds"))
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease", "604801"], expected: "lease 604801 is outside 0...604800 seconds"))
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease", "-1"], expected: "lease -1 is outside 0...604800 seconds"))
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease", "forever"], expected: "forever", byArgumentParser: true))
+
+        // --description with a control character, or longer than the limit (in UTF-8 bytes).
+        for text in ["a\u{1}b", "a\nb", "line\r", "tab\there", "a\u{7F}b", "a\u{85}b", "\u{1B}[31mred"] {
+            cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", text], expected: "the description contains a control character"))
+        }
+        let limit = DeclarationInput.maxDescriptionBytes
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", String(repeating: "x", count: limit + 1)],
+                             expected: "the description is \(limit + 1) bytes, over the \(limit)-byte limit"))
+        // Fewer characters than the limit, more bytes.
+        let accented = String(repeating: "é", count: limit / 2 + 1)
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", accented],
+                             expected: "the description is \(accented.utf8.count) bytes, over the \(limit)-byte limit"))
+
+        // Rollback to a revision that does not exist, or is not a number.
+        cases.append(BadCase(arguments: ["rollback", "999999"], expected: "there is no revision 999999"))
+        cases.append(BadCase(arguments: ["rollback", "999999", "--no-apply"], expected: "there is no revision 999999"))
+        cases.append(BadCase(arguments: ["rollback", "0"], expected: "there is no revision 0"))
+        cases.append(BadCase(arguments: ["rollback", "abc"], expected: "abc", byArgumentParser: true))
+        cases.append(BadCase(arguments: ["rollback", "1.5"], expected: "1.5", byArgumentParser: true))
+
+        // A gateway the registry does not know (one is known): an error, never a reason to search.
+        for command in [["add", "8080/tcp"], ["add", "8080/tcp", "--no-apply"], ["remove", "9000/tcp"], ["plan"], ["reconcile"], ["history"]] {
+            cases.append(BadCase(arguments: command + ["--gateway", "uuid:00000000-dead-beef-0000-000000000000"], expected: "no known gateway matches"))
+            cases.append(BadCase(arguments: command + ["--gateway", "No Such Router"], expected: "no known gateway matches 'No Such Router'"))
+        }
+
+        // A declared key with another target: refused, saying it is declared.
+        cases.append(BadCase(arguments: ["add", "9000/tcp", "--to", "192.168.1.77"], expected: "9000/tcp is already declared for this host:9000"))
+        cases.append(BadCase(arguments: ["add", "9000/tcp", "--to", ":9009", "--no-apply"], expected: "9000/tcp is already declared for this host:9000"))
+        cases.append(BadCase(arguments: ["add", "9001/udp", "--to", "192.168.1.50:9012"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
+        cases.append(BadCase(arguments: ["add", "9001/UDP", "--to", "192.168.1.51:9011", "--description", "game"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
+        cases.append(BadCase(arguments: ["add", "9001/udp", "--description", "game"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
+        return cases
+    }()
+
+    @Test("refused with one line; registry bytes, -wal bytes, mappings and history unchanged", arguments: cases)
+    func refused(_ bad: BadCase) async throws {
+        try await withSeededRegistry("bad") { registry, gateway in
+            let before = gateway.actionCounts
+            try await expectRefusal(bad.arguments, on: registry, saying: bad.expected, byArgumentParser: bad.byArgumentParser)
+            // Refused before anything was sent: no mapping was added or deleted.
+            #expect(gateway.actionCount("AddPortMapping") == before["AddPortMapping", default: 0])
+            #expect(gateway.actionCount("DeletePortMapping") == before["DeletePortMapping", default: 0])
+        }
+    }
+
+    /// Re-adding a declared key with the same target is a redeclaration (a new description, a
+    /// lease), accepted; with exactly the same values it is nothing at all.
+    @Test("the same key with the same target is a redeclaration; exactly the same is no revision")
+    func redeclaration() async throws {
+        try await withSeededRegistry("redeclare") { registry, gateway in
+            let revisions = try await registry.history().count
+
+            let same = try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply"])
+            #expect(same.status == 0, "\(same.stderr)")
+            #expect(same.stdout.contains("9000/tcp is already declared so"), "\(same.stdout)")
+            #expect(try await registry.history().count == revisions)
+
+            // The default target written out is the same target.
+            let spelled = try await registry.portkeeper(["add", "9000/TCP", "--to", ":9000", "--description", "seed", "--no-apply"])
+            #expect(spelled.status == 0, "\(spelled.stderr)")
+            #expect(try await registry.history().count == revisions)
+
+            let renamed = try await registry.portkeeper(["add", "9000/tcp", "--description", "new words", "--lease", "3600", "--no-apply"])
+            #expect(renamed.status == 0, "\(renamed.stderr)")
+            #expect(renamed.stderr.isEmpty, "\(renamed.stderr)")
+            let history = try await registry.history()
+            #expect(history.count == revisions + 1)
+            #expect(history.first?.changes.contains { $0.kind == "redeclared" && $0.key == "9000/tcp" } == true, "\(history.first as Any)")
+            let declared = try await registry.mappings()
+            let mapping = try #require(declared.first { $0.externalPort == 9000 })
+            #expect(mapping.description == "new words")
+            #expect(mapping.leaseDuration == 3600)
+            #expect(mapping.internalClient == "this-host" && mapping.internalPort == 9000)
+            #expect(declared.count == 2)
+
+            let game = try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--description", "renamed game"])
+            #expect(game.status == 0, "\(game.stderr)\n\(game.stdout)")
+            #expect(gateway.mappings.contains { $0.externalPort == 9001 && $0.description == "renamed game" })
+        }
+    }
+
+    // MARK: The registry file itself
+
+    @Test("a --db that is not SQLite is refused and left byte-identical", arguments: [
+        "hello, this is a shopping list\n- milk\n- eggs\n",
+        String(repeating: "not a database, just text that goes on for a while\n", count: 100),
+        "SQLite format 2\0" + String(repeating: "?", count: 200),
+    ])
+    func notADatabase(content: String) async throws {
+        try await withGateway { gateway in
+            let registry = try ScratchRegistry("notdb")
+            defer { registry.remove() }
+            try Data(content.utf8).write(to: URL(fileURLWithPath: registry.path))
+            for arguments in [["mappings"], ["mappings", "--json"], ["history"], ["gateways"],
+                              ["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL],
+                              ["reconcile", "--gateway", gateway.descriptionURL], ["rollback", "1"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "is not a portkeeper registry", arguments)
+                #expect(FileManager.default.contents(atPath: registry.path) == Data(content.utf8), "\(arguments)")
+                for suffix in ["-wal", "-shm"] {
+                    #expect(!FileManager.default.fileExists(atPath: registry.path + suffix), "\(arguments) left \(suffix) behind")
+                }
+            }
+            #expect(gateway.requests.isEmpty)
+        }
+    }
+
+    @Test("an SQLite database of another program is refused and left byte-identical")
+    func anotherProgramsDatabase() async throws {
+        try await withGateway { gateway in
+            let registry = try ScratchRegistry("otherdb")
+            defer { registry.remove() }
+            try await SQLiteShell.execute(registry.path, "CREATE TABLE recipe (name TEXT); INSERT INTO recipe VALUES ('soup')")
+            let before = registry.files()
+            for arguments in [["mappings"], ["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "is an SQLite database of another program", arguments)
+                #expect(registry.files() == before, "\(arguments)")
+            }
+        }
+    }
+
+    @Test("a --db written by a newer portkeeper is refused and left byte-identical")
+    func newerVersion() async throws {
+        try await withSeededRegistry("newer") { registry, gateway in
+            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
+            try await SQLiteShell.execute(registry.path, "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future_change')")
+            let before = registry.files()
+            let addsBefore = gateway.actionCount("AddPortMapping")
+            for arguments in [["mappings"], ["mappings", "--json"], ["history"], ["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"],
+                              ["remove", "9000/tcp"], ["reconcile"], ["plan"], ["rollback", "1"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "was written by a newer portkeeper (migration 9999_future_change unknown)", arguments)
+                #expect(registry.files() == before, "\(arguments) changed the registry")
+            }
+            #expect(gateway.actionCount("AddPortMapping") == addsBefore)
+            // Taken back out, the registry is as it was.
+            try await SQLiteShell.execute(registry.path, "DELETE FROM grdb_migrations WHERE identifier = '9999_future_change'")
+            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
+        }
+    }
+
+    @Test("a --db in a read-only directory that does not exist yet: refused, nothing created", .enabled(if: Immutable.works, "chattr +i is not available here"))
+    func readOnlyDirectoryNewRegistry() async throws {
+        try await withGateway { gateway in
+            let registry = try ScratchRegistry("rodir-new")
+            defer { registry.remove() }
+            try await Immutable.set(registry.directory)
+            defer { Immutable.clear(registry.directory) }
+            for arguments in [["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL], ["mappings"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "read-only", arguments)
+            }
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: registry.directory)) == [])
+            #expect(gateway.requests.isEmpty)
+        }
+    }
+
+    @Test("an existing --db whose directory is read-only: refused, unchanged", .enabled(if: Immutable.works, "chattr +i is not available here"))
+    func readOnlyDirectoryExistingRegistry() async throws {
+        try await withSeededRegistry("rodir") { registry, gateway in
+            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
+            let history = try await registry.portkeeper(["history", "--json"]).stdout
+            let before = registry.files()
+            let addsBefore = gateway.actionCount("AddPortMapping")
+            try await Immutable.set(registry.directory)
+            defer { Immutable.clear(registry.directory) }
+            for arguments in [["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"], ["remove", "9000/tcp"], ["reconcile"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "read-only", arguments)
+                #expect(registry.files() == before, "\(arguments) changed the registry")
+            }
+            #expect(gateway.actionCount("AddPortMapping") == addsBefore)
+            Immutable.clear(registry.directory)
+            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
+            #expect(try await registry.portkeeper(["history", "--json"]).stdout == history)
+        }
+    }
+
+    @Test("a read-only --db file: refused, unchanged", .enabled(if: Immutable.works, "chattr +i is not available here"))
+    func readOnlyFile() async throws {
+        try await withSeededRegistry("rofile") { registry, gateway in
+            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
+            let history = try await registry.portkeeper(["history", "--json"]).stdout
+            let before = registry.files()
+            let addsBefore = gateway.actionCount("AddPortMapping")
+            try await Immutable.set(registry.path)
+            defer { Immutable.clear(registry.path) }
+            for arguments in [["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"], ["remove", "9000/tcp", "--no-apply"], ["reconcile"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "read-only", arguments)
+                #expect(registry.files() == before, "\(arguments) changed the registry")
+            }
+            #expect(gateway.actionCount("AddPortMapping") == addsBefore)
+            Immutable.clear(registry.path)
+            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
+            #expect(try await registry.portkeeper(["history", "--json"]).stdout == history)
+        }
+    }
+}
+
+// MARK: - Helpers shared by BadInputTests, CrashSafetyTests and ConcurrencyTests
+
+/// A fake IGDv2 gateway on loopback for the length of `body`, shut down afterwards even when
+/// `body` throws.
+func withGateway(_ body: (SimulatedGateway) async throws -> Void) async throws {
+    let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: false)
+    do {
+        try await body(gateway)
+    } catch {
+        await gateway.shutdown()
+        throw error
+    }
+    await gateway.shutdown()
+}
+
+/// A fake gateway and a registry that knows it and declares two mappings, applied:
+/// 9000/tcp → this host and 9001/udp → 192.168.1.50:9011.
+func withSeededRegistry(_ label: String, _ body: (ScratchRegistry, SimulatedGateway) async throws -> Void) async throws {
+    try await withGateway { gateway in
+        let registry = try ScratchRegistry(label)
+        defer { registry.remove() }
+        try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply", "--gateway", gateway.descriptionURL]).check()
+        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--description", "game", "--no-apply"]).check()
+        try await registry.portkeeper(["reconcile"]).check()
+        try #require(gateway.mappings.count == 2)
+        try await body(registry, gateway)
+    }
+}
+
+/// Runs `arguments` and checks it is refused with one line saying `expected`, and that the
+/// registry's file, its -wal file, `mappings --json` and `history --json` are as before.
+func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying expected: String, byArgumentParser: Bool = false,
+                   sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let mappings = try await registry.portkeeper(["mappings", "--json"])
+    let history = try await registry.portkeeper(["history", "--json"])
+    try #require(mappings.status == 0 && history.status == 0, "\(mappings.stderr)\(history.stderr)", sourceLocation: sourceLocation)
+    let before = registry.files()
+    #expect(before.db != nil, sourceLocation: sourceLocation)
+
+    let result = try await registry.portkeeper(arguments)
+
+    #expect(registry.files() == before, "the registry's files changed", sourceLocation: sourceLocation)
+    if byArgumentParser {
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        let first = result.stderr.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(first?.contains(expected) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(first?.hasPrefix("Error:") == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+    } else {
+        expectOneLineRefusal(result, saying: expected, arguments, sourceLocation: sourceLocation)
+    }
+    #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings.stdout, sourceLocation: sourceLocation)
+    #expect(try await registry.portkeeper(["history", "--json"]).stdout == history.stdout, sourceLocation: sourceLocation)
+}
+
+/// Status 1 and exactly one non-empty line on stderr, portkeeper's, containing `expected`.
+func expectOneLineRefusal(_ result: ProcessResult, saying expected: String, _ arguments: [String] = [],
+                          sourceLocation: SourceLocation = #_sourceLocation) {
+    let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    #expect(result.status == 1, "\(arguments): exit \(result.status), stderr: \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(lines.count == 1, "\(arguments): stderr is not one line: \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(lines.first?.hasPrefix("portkeeper: error: ") == true, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(lines.first?.contains(expected) == true, "\(arguments): expected “\(expected)” in: \(result.stderr)", sourceLocation: sourceLocation)
+}
+
+/// A registry of one test's own: a file in a fresh temporary directory, removed with it
+/// (the file, its -wal, -shm and .lock).
+struct ScratchRegistry: Sendable {
+    let directory: String
+
+    init(_ label: String) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("portkeeper-\(label)-\(UInt64.random(in: 0...UInt64.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory + "/registry.sqlite" }
+
+    /// Runs the built portkeeper with `--db` this registry.
+    func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90)) async throws -> ProcessResult {
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], timeout: timeout)
+    }
+
+    struct Files: Equatable {
+        var db: Data?
+        var wal: Data?
+    }
+
+    /// The bytes of the registry file and of its -wal file (nil: absent).
+    func files() -> Files {
+        Files(db: FileManager.default.contents(atPath: path), wal: FileManager.default.contents(atPath: path + "-wal"))
+    }
+
+    struct Revision: Decodable {
+        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        var revision: Int
+        var command: String
+        var summary: String
+        var changes: [Change]
+    }
+
+    /// `history --json` (all of it), newest first.
+    func history() async throws -> [Revision] {
+        let result = try await portkeeper(["history", "--json", "--limit", "100000"])
+        try result.check(["portkeeper", "history"])
+        return try JSONDecoder().decode([Revision].self, from: Data(result.stdout.utf8))
+    }
+
+    struct Declared: Decodable {
+        var `protocol`: String
+        var externalPort: UInt16
+        var internalClient: String
+        var internalPort: UInt16
+        var description: String
+        var leaseDuration: UInt32
+    }
+
+    /// `mappings --json`.
+    func mappings() async throws -> [Declared] {
+        let result = try await portkeeper(["mappings", "--json"])
+        try result.check(["portkeeper", "mappings"])
+        return try JSONDecoder().decode([Declared].self, from: Data(result.stdout.utf8))
+    }
+
+    /// `PRAGMA integrity_check`, read through a read-only connection.
+    func integrityCheck() async throws -> String {
+        try await SQLiteShell.query(path, "PRAGMA integrity_check")
+    }
+
+    /// Operations journaled and never completed: outcome still 'pending' (or 'unknown…').
+    func unresolvedOperations() async throws -> [String] {
+        try await SQLiteShell.query(path, "SELECT action || ' ' || external_port || '/' || lower(protocol) || ' ' || outcome FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%' ORDER BY id")
+            .split(separator: "\n").map(String.init)
+    }
+
+    func remove() {
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// SQL on a registry file from outside portkeeper, through Python's sqlite3 module (the tests
+/// do not link GRDB).
+enum SQLiteShell {
+    /// The rows `sql` returns, one line each, columns joined by "|"; through a read-only
+    /// connection, so that looking changes nothing (no checkpoint, no -wal removal).
+    static func query(_ path: String, _ sql: String) async throws -> String {
+        let script = """
+            import sqlite3, sys, urllib.parse
+            c = sqlite3.connect("file:" + urllib.parse.quote(sys.argv[1]) + "?mode=ro", uri=True)
+            for row in c.execute(sys.argv[2]):
+                print("|".join(str(v) for v in row))
+            """
+        let result = try await ProcessRunner.run(python, ["-c", script, path, sql], timeout: .seconds(60))
+        try result.check([python, sql])
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `sql` (several statements allowed) in a read-write connection and commits.
+    static func execute(_ path: String, _ sql: String) async throws {
+        let script = """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            c.executescript(sys.argv[2])
+            c.commit()
+            c.close()
+            """
+        try await ProcessRunner.run(python, ["-c", script, path, sql], timeout: .seconds(60)).check([python, sql])
+    }
+
+    static var python: String {
+        (try? ProcessRunner.resolve("python3")) ?? "/usr/bin/python3"
+    }
+}
+
+/// The immutable attribute (`chattr +i`): read-only even for root.
+enum Immutable {
+    /// Whether chattr works on the temporary directory's file system (as root).
+    static let works: Bool = {
+        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-chattr-\(UInt64.random(in: 0...UInt64.max))").path
+        guard FileManager.default.createFile(atPath: probe, contents: Data()) else { return false }
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard (try? ProcessRunner.runBlocking("chattr", ["+i", probe], timeout: .seconds(10)))?.succeeded == true else { return false }
+        let blocked = !FileManager.default.isWritableFile(atPath: probe) || (try? Data("x".utf8).write(to: URL(fileURLWithPath: probe))) == nil
+        _ = try? ProcessRunner.runBlocking("chattr", ["-i", probe], timeout: .seconds(10))
+        return blocked
+    }()
+
+    static func set(_ path: String) async throws {
+        try await ProcessRunner.run("chattr", ["+i", path], timeout: .seconds(10)).check(["chattr", "+i", path])
+    }
+
+    /// Undoes ``set(_:)``; for `defer`, so it never throws (doing it twice does no harm).
+    static func clear(_ path: String) {
+        _ = try? ProcessRunner.runBlocking("chattr", ["-i", path], timeout: .seconds(10))
+    }
+}
