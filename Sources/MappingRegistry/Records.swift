@@ -25,6 +25,8 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var listEnd: String?
     /// Learned: whether GetListOfPortMappings answered (nil: not tried).
     public var listOfPortMappingsWorks: Bool?
+    /// Learned: how many bytes of a description the gateway keeps.
+    public var descriptionLimit: Int?
     public var firstSeen: Date
     public var lastSeen: Date
 }

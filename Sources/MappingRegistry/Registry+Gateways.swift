@@ -125,8 +125,12 @@ extension Registry {
     }
 
     /// Records what was learned about a gateway's behaviour.
-    public func learn(gatewayID: Int64, permanentLeasesOnly: Bool? = nil, leaseCap: UInt32? = nil, listEnd: String? = nil, listOfPortMappingsWorks: Bool? = nil) throws {
+    public func learn(gatewayID: Int64, permanentLeasesOnly: Bool? = nil, leaseCap: UInt32? = nil, listEnd: String? = nil,
+                      listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil) throws {
         try database.write { db in
+            if let descriptionLimit {
+                try db.execute(sql: "UPDATE gateway SET description_limit = ? WHERE id = ?", arguments: [descriptionLimit, gatewayID])
+            }
             if let permanentLeasesOnly {
                 try db.execute(sql: "UPDATE gateway SET permanent_leases_only = ? WHERE id = ?", arguments: [permanentLeasesOnly, gatewayID])
             }
@@ -175,6 +179,7 @@ extension GatewayRecord {
         leaseCap = (row["lease_cap"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }
         listEnd = row["list_end"]
         listOfPortMappingsWorks = row["list_of_port_mappings_works"]
+        descriptionLimit = row["description_limit"]
         firstSeen = Storage.date(row["first_seen"])
         lastSeen = Storage.date(row["last_seen"])
     }

@@ -181,7 +181,7 @@ public struct Keeper: Sendable {
         let declared = try registry.declarations(gatewayID: gateway.id)
         let owned = try registry.ownedKeys(gatewayID: gateway.id)
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
-                                permanentLeasesOnly: gateway.permanentLeasesOnly, options: options)
+                                permanentLeasesOnly: gateway.permanentLeasesOnly, descriptionLimit: gateway.descriptionLimit, options: options)
         let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host))
         return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host)
     }
@@ -219,7 +219,7 @@ public struct Keeper: Sendable {
         }
         let relevant = seen.filter { entry in declared.contains { $0.key == MappingKey(entry) } }
         let plan = Planner.plan(declared: declared, actual: relevant, owned: owned, hostAddress: try hostAddress(record),
-                                permanentLeasesOnly: record.permanentLeasesOnly)
+                                permanentLeasesOnly: record.permanentLeasesOnly, descriptionLimit: record.descriptionLimit)
         return (!plan.hasWork && plan.conflicts.isEmpty, Self.nextRenewal(declared: declared, table: relevant))
     }
 
@@ -283,7 +283,7 @@ public struct Keeper: Sendable {
         found += try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host)
         var permanentOnly = gateway.permanentLeasesOnly
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
-                                permanentLeasesOnly: permanentOnly, options: options)
+                                permanentLeasesOnly: permanentOnly, descriptionLimit: gateway.descriptionLimit, options: options)
         let restore = foreignEntries.filter { entry in !actual.contains { MappingKey($0) == MappingKey(entry) } }
 
         if !plan.hasWork && restore.isEmpty && found.isEmpty && resolved.isEmpty && existing == nil {
@@ -300,6 +300,7 @@ public struct Keeper: Sendable {
         )
         var done: [Change] = []
         var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
+        var written: [MappingKey: String] = [:]
 
         func delete(_ entry: PortMappingEntry, reason: DeleteReason) async throws {
             let key = MappingKey(entry)
@@ -332,6 +333,7 @@ public struct Keeper: Sendable {
                 done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(code)); lease set to 0"))
             }
             try registry.journalOutcome(id, result)
+            if result == .ok { written[key] = entry.description }
             if foreign && result == .ok {
                 // Re-created for another program: still not portkeeper's.
                 try registry.setOwned(key, gatewayID: gateway.id, revision: revision, owned: false)
@@ -379,8 +381,19 @@ public struct Keeper: Sendable {
         }
         try registry.recordObservation(gatewayID: gateway.id, entries: after)
         owned = try registry.ownedKeys(gatewayID: gateway.id)
+        // A description the gateway kept only the start of tells its limit: learned once, so
+        // that the mapping converges after one write.
+        var descriptionLimit = gateway.descriptionLimit
+        for entry in after {
+            guard let sent = written[MappingKey(entry)], let limit = Planner.learnedDescriptionLimit(written: sent, kept: entry.description) else { continue }
+            descriptionLimit = min(descriptionLimit ?? limit, limit)
+        }
+        if descriptionLimit != gateway.descriptionLimit, let descriptionLimit {
+            try registry.learn(gatewayID: gateway.id, descriptionLimit: descriptionLimit)
+        }
         let remaining = Planner.plan(declared: declared, actual: after, owned: owned, hostAddress: host,
-                                     permanentLeasesOnly: permanentOnly, options: Planner.Options(prune: options.prune))
+                                     permanentLeasesOnly: permanentOnly, descriptionLimit: descriptionLimit,
+                                     options: Planner.Options(prune: options.prune))
         let changes = found + resolved + done
         try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
         return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,

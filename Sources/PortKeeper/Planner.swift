@@ -16,9 +16,10 @@ public struct Plan: Sendable, Equatable {
         public var entry: PortMappingEntry
         public var current: PortMappingEntry
         public var differences: [String]
-        /// The internal client changes: the entry must be deleted before it is added again,
-        /// since gateways refuse to move a mapping to another client (718).
-        public var needsDelete: Bool { current.internalClient != entry.internalClient }
+        /// An update is a delete and an add: gateways refuse to move a mapping to another client
+        /// (718), and miniupnpd 2.3.1 answers an AddPortMapping over an existing entry with
+        /// success but keeps its old description and internal port.
+        public var needsDelete: Bool { true }
     }
 
     /// An entry to remove from the gateway.
@@ -75,9 +76,10 @@ public enum Planner {
     ///   - owned: the keys of the entries portkeeper created on this gateway.
     ///   - hostAddress: this machine's address facing the gateway ("this host").
     ///   - permanentLeasesOnly: the gateway accepts lease 0 only (learned from 725).
+    ///   - descriptionLimit: how many bytes of a description the gateway keeps (learned).
     public static func plan(
         declared: [DeclaredMapping], actual: [PortMappingEntry], owned: Set<MappingKey>,
-        hostAddress: IPv4Address, permanentLeasesOnly: Bool = false, options: Options = Options()
+        hostAddress: IPv4Address, permanentLeasesOnly: Bool = false, descriptionLimit: Int? = nil, options: Options = Options()
     ) -> Plan {
         var plan = Plan()
         var actualByKey: [MappingKey: PortMappingEntry] = [:]
@@ -99,7 +101,7 @@ public enum Planner {
                 if options.force { plan.replacements.append(conflict) } else { plan.conflicts.append(conflict) }
                 continue
             }
-            let differences = differences(wanted: entry, current: current)
+            let differences = differences(wanted: entry, current: current, descriptionLimit: descriptionLimit)
             if !differences.isEmpty {
                 plan.updates.append(.init(declared: mapping, entry: entry, current: current, differences: differences))
             } else if let due = renewalDue(declaredLease: entry.leaseDuration, current: current), due == .zero {
@@ -121,7 +123,7 @@ public enum Planner {
 
     /// How `current` differs from `wanted`, ignoring what gateways normalise: leases (they
     /// count down, and IGDv2 turns 0 into 604800) and descriptions the router truncated.
-    static func differences(wanted: PortMappingEntry, current: PortMappingEntry) -> [String] {
+    static func differences(wanted: PortMappingEntry, current: PortMappingEntry, descriptionLimit: Int? = nil) -> [String] {
         var differences: [String] = []
         if current.internalClient != wanted.internalClient {
             differences.append("client \(current.internalClient.isEmpty ? "none" : current.internalClient) → \(wanted.internalClient)")
@@ -132,7 +134,7 @@ public enum Planner {
         if current.enabled != wanted.enabled {
             differences.append(wanted.enabled ? "disabled → enabled" : "enabled → disabled")
         }
-        if !descriptionMatches(wanted: wanted.description, current: current.description) {
+        if !descriptionMatches(wanted: wanted.description, current: current.description, limit: descriptionLimit) {
             differences.append("description '\(current.description)' → '\(wanted.description)'")
         }
         return differences
@@ -151,8 +153,19 @@ public enum Planner {
         return current.leaseDuration <= half ? .zero : .seconds(Int(current.leaseDuration - half))
     }
 
-    /// Routers truncate descriptions (to 11, 32 or 64 bytes…): a non-empty prefix counts as equal.
-    static func descriptionMatches(wanted: String, current: String) -> Bool {
-        current == wanted || (!current.isEmpty && wanted.hasPrefix(current))
+    /// Routers truncate descriptions (to 11, 32 or 64 bytes…). Once the gateway's limit is
+    /// known, a description cut at it counts as equal; a shorter prefix does not (a renamed
+    /// "game" → "game, renamed" must still be sent).
+    public static func descriptionMatches(wanted: String, current: String, limit: Int?) -> Bool {
+        if current == wanted { return true }
+        guard let limit, !current.isEmpty, Array(wanted.utf8).starts(with: current.utf8) else { return false }
+        // The cut may fall inside a multi-byte character, which the gateway then drops whole.
+        return current.utf8.count >= limit - 3
+    }
+
+    /// The limit a gateway showed by keeping only `kept` of the `written` description, if it did.
+    public static func learnedDescriptionLimit(written: String, kept: String) -> Int? {
+        guard kept != written, !kept.isEmpty, Array(written.utf8).starts(with: kept.utf8) else { return nil }
+        return kept.utf8.count
     }
 }

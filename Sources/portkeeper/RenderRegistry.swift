@@ -110,6 +110,8 @@ struct GatewayRecordJSON: Encodable {
     var udn, friendlyName, manufacturer, modelName, descriptionURL, serviceType, controlURL, serviceChoice: String
     var externalIP: String?
     var permanentLeasesOnly: Bool
+    var descriptionLimit: Int?
+    var listOfPortMappingsWorks: Bool?
     var firstSeen, lastSeen: String
     init(_ g: GatewayRecord) {
         udn = g.udn
@@ -122,6 +124,8 @@ struct GatewayRecordJSON: Encodable {
         serviceChoice = g.serviceChoice
         externalIP = g.externalAddress
         permanentLeasesOnly = g.permanentLeasesOnly
+        descriptionLimit = g.descriptionLimit
+        listOfPortMappingsWorks = g.listOfPortMappingsWorks
         firstSeen = g.firstSeen.formatted(.iso8601)
         lastSeen = g.lastSeen.formatted(.iso8601)
     }

@@ -130,4 +130,28 @@ struct LabReconcileTests {
             #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
         }
     }
+
+    @Test("miniupnpd keeps 64 bytes of a description: learned at the first write, so the mapping converges; a rename still reaches it")
+    func descriptionTruncation() async throws {
+        try await withLab(.v2) { lab in
+            let long = String(repeating: "portkeeper ", count: 10)
+            let added = try await lab.portkeeper(["add", "9001/tcp", "--description", long])
+            #expect(added.status == 0, "\(added.stderr)")
+            let plan = try await lab.portkeeper(["plan", "--exit-code"])
+            #expect(plan.status == 0, "\(plan.stdout)")
+            struct Gateway: Decodable { var descriptionLimit: Int? }
+            let gateways = try decode([Gateway].self, try await lab.portkeeper(["gateways", "--json"]))
+            #expect(gateways.first?.descriptionLimit == 64)
+            let kept = try await lab.upnpcList()
+            // (upnpc prints what follows the 64 bytes in its own buffer, so compare the start.)
+            #expect(kept.first?.description.hasPrefix(String(long.prefix(64))) == true)
+            // "portkeeper" is a prefix of what the router holds, but not a cut at its limit: sent.
+            let renamed = try await lab.portkeeper(["add", "9001/tcp", "--description", "portkeeper"])
+            #expect(renamed.status == 0, "\(renamed.stderr)")
+            let after = try await lab.upnpcList()
+            #expect(after.first?.description.hasPrefix("portkeeper") == true)
+            #expect(after.first?.description.hasPrefix("portkeeper portkeeper") == false)
+            #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
+        }
+    }
 }

@@ -11,6 +11,7 @@ import Testing
     /// instead, and record its checksum here once it ships.
     static let shipped: KeyValuePairs<String, String> = [
         "0001_create_registry": "173c37964241fa0499357d942e14f2b5e54b867f45ca13bc7e54bc978dcecaf9",
+        "0002_add_description_limit": "c7c7c03ae59b5d3586b3f7e73a629bcfb65c3da9267b454b556ffdf6cbacc0de",
     ]
 
     static var migrationsDirectory: URL { repositoryRoot.appendingPathComponent("Migrations") }
