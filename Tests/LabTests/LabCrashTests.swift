@@ -35,20 +35,20 @@ struct LabCrashTests {
                 // lab.sh exec → exec ip netns exec → exec portkeeper: one pid, portkeeper's once it
                 // has been exec'd. The delay counts from then.
                 try await waitUntil("portkeeper started in the lab (round \(round))", timeout: .seconds(30)) {
-                    !background.isRunning || LabProcessTable.commandLine(background.pid).first == portkeeper
+                    !background.isRunning || ProcessTable.commandLine(background.pid).first == portkeeper
                 }
                 let delay = Int.random(in: 20...300)
                 try await Task.sleep(for: .milliseconds(delay))
                 var killed = false
-                if background.isRunning, LabProcessTable.commandLine(background.pid).first == portkeeper {
+                if background.isRunning, ProcessTable.commandLine(background.pid).first == portkeeper {
                     killed = kill(background.pid, SIGKILL) == 0
                 }
                 let result = background.terminate()
                 if killed && result.status == 128 + SIGKILL { killedRounds += 1 }
                 // Killed, or done before the kill came; never failed on its own.
                 #expect(result.status == 128 + SIGKILL || result.status == 0, "round \(round) after \(delay) ms: exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
-                #expect(LabProcessTable.pids(executable: portkeeper, arguments: [lab.registryPath]).isEmpty, "portkeeper still runs after round \(round)")
-                #expect(try await LabSQLite.query(lab.registryPath, "PRAGMA integrity_check") == "ok", "round \(round) after \(delay) ms")
+                #expect(ProcessTable.pids(executable: portkeeper, arguments: [lab.registryPath]).isEmpty, "portkeeper still runs after round \(round)")
+                #expect(try await SQLiteShell.query(lab.registryPath, "PRAGMA integrity_check") == "ok", "round \(round) after \(delay) ms")
             }
             #expect(killedRounds > 0, "no reconcile was killed while running")
 
@@ -58,8 +58,8 @@ struct LabCrashTests {
             #expect(table.count == Self.keys.count, "\(table)")
             #expect(Set(table.map { "\($0.externalPort)/\($0.proto.lowercased())" }) == Set(Self.keys))
             #expect(table.allSatisfy { $0.internalClient == Lab.lanClient })
-            #expect(try await LabSQLite.query(lab.registryPath, "SELECT count(*) FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%'") == "0")
-            #expect(try await LabSQLite.query(lab.registryPath, "PRAGMA integrity_check") == "ok")
+            #expect(try await SQLiteShell.query(lab.registryPath, "SELECT count(*) FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%'") == "0")
+            #expect(try await SQLiteShell.query(lab.registryPath, "PRAGMA integrity_check") == "ok")
 
             let revisions = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1000"])).count
             let again = try await lab.portkeeper(["reconcile"])
@@ -78,40 +78,5 @@ private func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Boo
     while !condition() {
         guard ContinuousClock.now < deadline else { throw LabError.timedOut(what) }
         try await Task.sleep(for: .milliseconds(2))
-    }
-}
-
-/// SQL on the lab's registry from the root namespace, through Python's sqlite3 module, read-only.
-enum LabSQLite {
-    static func query(_ path: String, _ sql: String) async throws -> String {
-        let script = """
-            import sqlite3, sys, urllib.parse
-            c = sqlite3.connect("file:" + urllib.parse.quote(sys.argv[1]) + "?mode=ro", uri=True)
-            for row in c.execute(sys.argv[2]):
-                print("|".join(str(v) for v in row))
-            """
-        let python = (try? ProcessRunner.resolve("python3")) ?? "/usr/bin/python3"
-        let result = try await ProcessRunner.run(python, ["-c", script, path, sql], timeout: .seconds(60))
-        try result.check([python, sql])
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// Processes found in /proc (the lab's namespaces share this pid namespace).
-enum LabProcessTable {
-    static func pids(executable: String, arguments: [String]) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            let argv = commandLine(pid)
-            return argv.first == executable && arguments.allSatisfy { argv.dropFirst().contains($0) }
-        }
-    }
-
-    /// argv of `pid` (empty for a zombie or a process gone).
-    static func commandLine(_ pid: Int32) -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline") else { return [] }
-        defer { try? handle.close() }
-        guard let data = try? handle.readToEnd() else { return [] }
-        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 }

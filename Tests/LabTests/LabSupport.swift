@@ -122,14 +122,12 @@ func waitFor(timeout: Duration, every: Duration = .milliseconds(100), _ conditio
     return nil
 }
 
-/// `PRAGMA integrity_check` of a registry file, through Python's sqlite3 (another SQLite client).
+/// `PRAGMA integrity_check` of a registry file, from another SQLite client.
 func integrityCheck(_ path: String) async throws -> String {
-    let result = try await ProcessRunner.run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])", path], timeout: .seconds(30))
-    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    try await SQLiteShell.integrityCheck(path)
 }
 
 /// How many journaled operations are still pending or unknown.
 func unresolvedOperations(_ path: String) async throws -> Int {
-    let result = try await ProcessRunner.run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from operation where outcome = 'pending' or outcome like 'unknown%'\").fetchone()[0])", path], timeout: .seconds(30))
-    return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    try await SQLiteShell.unresolvedOperations(path)
 }

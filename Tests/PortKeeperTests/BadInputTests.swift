@@ -407,40 +407,6 @@ struct ScratchRegistry: Sendable {
     }
 }
 
-/// SQL on a registry file from outside portkeeper, through Python's sqlite3 module (the tests
-/// do not link GRDB).
-enum SQLiteShell {
-    /// The rows `sql` returns, one line each, columns joined by "|"; through a read-only
-    /// connection, so that looking changes nothing (no checkpoint, no -wal removal).
-    static func query(_ path: String, _ sql: String) async throws -> String {
-        let script = """
-            import sqlite3, sys, urllib.parse
-            c = sqlite3.connect("file:" + urllib.parse.quote(sys.argv[1]) + "?mode=ro", uri=True)
-            for row in c.execute(sys.argv[2]):
-                print("|".join(str(v) for v in row))
-            """
-        let result = try await ProcessRunner.run(python, ["-c", script, path, sql], timeout: .seconds(60))
-        try result.check([python, sql])
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Runs `sql` (several statements allowed) in a read-write connection and commits.
-    static func execute(_ path: String, _ sql: String) async throws {
-        let script = """
-            import sqlite3, sys
-            c = sqlite3.connect(sys.argv[1])
-            c.executescript(sys.argv[2])
-            c.commit()
-            c.close()
-            """
-        try await ProcessRunner.run(python, ["-c", script, path, sql], timeout: .seconds(60)).check([python, sql])
-    }
-
-    static var python: String {
-        (try? ProcessRunner.resolve("python3")) ?? "/usr/bin/python3"
-    }
-}
-
 /// The immutable attribute (`chattr +i`): read-only even for root.
 enum Immutable {
     /// Whether chattr works on the temporary directory's file system (as root).

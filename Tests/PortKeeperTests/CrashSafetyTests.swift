@@ -191,24 +191,3 @@ struct WaitTimedOut: Error, CustomStringConvertible {
     var timeout: Duration
     var description: String { "waited \(timeout) in vain for: \(what)" }
 }
-
-/// Running processes, found in /proc (to kill one the tests started, by its pid).
-enum ProcessTable {
-    /// The pids of live processes whose argv[0] is `executable` and whose arguments include each
-    /// of `arguments`.
-    static func pids(executable: String, arguments: [String]) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            let argv = commandLine(pid)
-            return argv.first == executable && arguments.allSatisfy { argv.dropFirst().contains($0) }
-        }
-    }
-
-    /// argv of `pid` (empty for a zombie or a process gone).
-    static func commandLine(_ pid: Int32) -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline") else { return [] }
-        defer { try? handle.close() }
-        guard let data = try? handle.readToEnd() else { return [] }
-        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
-    }
-}
