@@ -118,4 +118,22 @@ struct LabWatchTests {
             #expect(try await declared(lab) == Set(9001...9010))
         }
     }
+
+    @Test("a lease is renewed at half its length, long before the next periodic check")
+    func renewsLeases() async throws {
+        try await withLab(.v2) { lab in
+            try await lab.portkeeper(["add", "9001/tcp", "--lease", "6"]).check()
+            let watch = try startWatch(lab, interval: "60")
+            try await Task.sleep(for: .seconds(8))
+            #expect(try await declared(lab) == [9001])
+            let lease = try await lab.upnpcList().first?.lease ?? 0
+            #expect(lease > 0 && lease <= 6)
+            let log = await watch.stop()
+            #expect(log.status == 0)
+            let renewals = try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
+                .filter { $0.actor == "watch" && $0.changes.contains { $0.kind == "renewed" && $0.key == "9001/tcp" } }
+            // At 3 s and 6 s (half of 6 s each time), not at the 60 s check.
+            #expect(renewals.count >= 2, "\(log.stderr)")
+        }
+    }
 }
