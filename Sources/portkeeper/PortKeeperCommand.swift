@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MappingRegistry
 import PortKeeper
 
 @main
@@ -28,6 +29,8 @@ func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ b
     } catch {
         let message: String
         if let error = error as? PortKeeperError {
+            message = error.description
+        } else if let error = error as? RegistryError {
             message = error.description
         } else {
             message = "\(Inspector.explain(error, doing: "the command"))"
