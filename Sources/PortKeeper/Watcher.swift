@@ -175,6 +175,13 @@ public struct Watcher: Sendable {
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
+                if reason == "byebye" {
+                    // It said it was leaving: not answering now is expected, and its ssdp:alive
+                    // on return wakes the next check; until then, look again shortly.
+                    logger.info("gateway is away after its byebye; checking again when it announces itself")
+                    schedule(after: min(interval, .seconds(5)))
+                    continue loop
+                }
                 let retry = backoff
                 logger.error("error: \(oneLine(error)); retrying in \(retry.secondsText)")
                 backoff = min(backoff * 2, maxBackoff)
