@@ -2,7 +2,7 @@
 # Benchmarks portkeeper against upnpc (miniupnpc) on the same lab gateway in one run.
 # Needs root (the lab). Prints a table and writes bench-results/bench-<date>.md.
 #
-#   scripts/bench.sh [--mappings N] [--runs N]
+#   scripts/bench.sh [--mappings N] [--runs N] [--watch-cycles N] [--budget SECONDS]
 #
 # What it measures (wall time from hyperfine, peak RSS from GNU time):
 #   discover            portkeeper discover       vs  upnpc -s (discovery + status)
@@ -17,20 +17,33 @@
 #                       counted in the registry and in --json)  vs  upnpc -r P TCP ... (N in one process)
 #   history             portkeeper history --limit 50 on a copy of the registry grown to
 #                       100,000 revisions (root namespace: it touches no network)
+# and portkeeper watch, on a second v2 lab gateway of its own (scripts/bench/watch.sh):
+#   restore after reboot  20 declared; lab.sh reboot; miniupnpd's launch to all 20 dnat rules back
+#                       in the gateway's nft chain, 3 runs each: watch --interval 60 (announcements)
+#                       and watch --interval 5 --no-announcements
+#   CPU per idle cycle  watch --interval 0.5, 20 in sync, ~60 s: utime+stime / "verified" lines
+#   RSS and fds         watch --interval 0.05 --no-announcements, 1 declared: at cycle 100 and at
+#                       cycle 10,000 (--watch-cycles), or the most reached within --budget (default
+#                       1440 s for the whole script, from its start)
 #
 # Every portkeeper or upnpc command that talks to the gateway runs in the lab's LAN namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+START_US=${EPOCHREALTIME/./}
 MAPPINGS=100
 RUNS=10
 UPNPC_RUNS=2        # miniupnpd needs ~170 ms a request with 100 rules: upnpc -l takes ~20 s
 RESTORE_RUNS=3      # portkeeper restores after a reboot (~20 s each with 100 mappings)
 REVISIONS=100000
+WATCH_CYCLES=10000  # watch's RSS and fds are sampled at cycle 100 and at this one...
+BUDGET=1440         # ...unless it would end later than this many seconds after the start
 while [ $# -gt 0 ]; do
   case $1 in
     --mappings) MAPPINGS=$2; shift 2;;
     --runs) RUNS=$2; shift 2;;
-    *) echo "usage: $0 [--mappings N] [--runs N]" >&2; exit 2;;
+    --watch-cycles) WATCH_CYCLES=$2; shift 2;;
+    --budget) BUDGET=$2; shift 2;;
+    *) echo "usage: $0 [--mappings N] [--runs N] [--watch-cycles N] [--budget SECONDS]" >&2; exit 2;;
   esac
 done
 scripts/setup.sh
@@ -41,12 +54,26 @@ LAB=scripts/lab.sh
 REG=scripts/bench/registry.py
 NAME=bench$$
 NAME=${NAME:0:8}
+WATCH_NAME=bw$$                  # the watch section's own lab
+WATCH_NAME=${WATCH_NAME:0:8}
 TMP=$(mktemp -d)
+WATCH_PIDS=$TMP/watch.pids       # watches running (scripts/bench/watch.sh stops them itself)
 cleanup() {
+  local pid
+  for pid in $(cat "$WATCH_PIDS" 2>/dev/null); do
+    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$PK")" ] || continue
+    echo "bench: stopping watch PID $pid" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  $LAB down "$WATCH_NAME" >/dev/null 2>&1 || true
   $LAB down "$NAME" >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 $LAB up "$NAME" v2 >&2
 eval "$($LAB env)"
 LAN=pk-$NAME-lan
@@ -107,7 +134,7 @@ pk_count() { # entries on the gateway, as portkeeper list reads them
 {
 echo "# portkeeper vs upnpc — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "Lab gateway: miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd) (IGDv2), upnpc $(dpkg-query -W -f='${Version}' miniupnpc); $(nproc) cores; portkeeper release build."
+echo "Lab gateway: miniupnpd $(dpkg-query -W -f='${Version}' miniupnpd) (IGDv2), upnpc $(dpkg-query -W -f='${Version}' miniupnpc); $(nproc) cores (load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)); portkeeper release build."
 echo
 echo "| measurement | portkeeper | upnpc |"
 echo "|---|---|---|"
@@ -206,6 +233,15 @@ filled=$(python3 "$REG" fill "$TMP/snapshot.sqlite" "$HISTORY_DB" "$REVISIONS")
 pk=$(time_in - history "$RUNS" "$PK" history --limit 50 --db "$HISTORY_DB")
 target=$(verdict "$(mean_of)" 0.1)
 echo "| \`history --limit 50\`, ${filled%% *} revisions ($(( ${filled##* } / 1048576 )) MiB registry), wall (target ≤ 100 ms) | $pk — $target | — |"
+
+# watch, on a lab gateway of its own; its RSS/fd run ends by the budget's deadline (less 30 s to finish).
+note "watch section: lab $WATCH_NAME"
+rc=0
+scripts/bench/watch.sh --pk "$PK" --lab "$WATCH_NAME" --work "$TMP/watch" --pids "$WATCH_PIDS" \
+  --cycles "$WATCH_CYCLES" --deadline-us $(( START_US + (BUDGET - 30) * 1000000 )) || rc=$?
+[ "$rc" = 0 ] || echo "| \`watch\` section | **failed** (scripts/bench/watch.sh exit $rc; see its stderr above) | — |"
+echo
+echo "Whole run: $(( (${EPOCHREALTIME/./} - START_US) / 1000000 )) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$OUT"
 echo >&2
 echo "written to $OUT" >&2
