@@ -99,10 +99,11 @@ public struct Keeper: Sendable {
     /// Runs `body` against the gateway at its stored control URL; when that refuses or times
     /// out (a rebooted router on a new port or address), finds the gateway again by UDN,
     /// records where it is now, and runs `body` there.
-    func withGateway<T: Sendable>(_ record: GatewayRecord, _ body: (GatewayRecord, ConnectionService) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
+    func withGateway<T: Sendable>(_ record: GatewayRecord, rediscover: Bool = true,
+                                  _ body: (GatewayRecord, ConnectionService) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
         do {
             return (try await body(record, try service(of: record)), record, [])
-        } catch let error as TransportError where error.suggestsGatewayMoved {
+        } catch let error as TransportError where error.suggestsGatewayMoved && rediscover {
             logger.info("gateway \(record.udn) did not answer at \(record.controlURL) (\(error)); rediscovering")
             let found = try await client.discover(discovery).gateways.first { $0.udn == record.udn }
             guard let found else {
@@ -249,17 +250,21 @@ public struct Keeper: Sendable {
     ///   - foreignEntries: entries of other programs to re-create (rollback).
     ///   - shouldStop: asked before each operation; when it says yes the rest are skipped and
     ///     the journal and revision are completed with what was done (SIGTERM in `watch`).
+    ///   - rediscover: look for the gateway by UDN when its stored URL does not answer (off
+    ///     when it just said it is leaving: it will announce where it is when it is back).
     public func reconcile(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64? = nil,
-                          restoring foreignEntries: [PortMappingEntry] = [],
+                          restoring foreignEntries: [PortMappingEntry] = [], rediscover: Bool = true,
                           shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> ReconcileReport {
         try await registry.withExclusiveLock(waitingAtMost: lockWait) {
-            try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries, shouldStop: shouldStop)
+            try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries,
+                                      rediscover: rediscover, shouldStop: shouldStop)
         }
     }
 
     func reconcileLocked(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64?,
-                         restoring foreignEntries: [PortMappingEntry], shouldStop: @Sendable () -> Bool) async throws -> ReconcileReport {
-        let ((actual, address), gateway, moves) = try await withGateway(record) { gateway, service in
+                         restoring foreignEntries: [PortMappingEntry], rediscover: Bool,
+                         shouldStop: @Sendable () -> Bool) async throws -> ReconcileReport {
+        let ((actual, address), gateway, moves) = try await withGateway(record, rediscover: rediscover) { gateway, service in
             (try await readTable(service, learningFor: gateway), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
         }
         var found = moves

@@ -111,10 +111,10 @@ public struct Watcher: Sendable {
         defer { timer?.cancel() }
 
         schedule(after: .zero)
-        // A gateway sends its announcements in bursts (one per device and service type):
-        // the first of a burst triggers a check, the rest within a second only make sure a
-        // check follows.
-        var lastAnnouncementCheck: ContinuousClock.Instant?
+        // A gateway sends its announcements in bursts (one per device and service type, often
+        // twice): the first of a burst triggers a check, the same news again within a second
+        // does not. A byebye followed by an alive with a new BOOTID is new news.
+        var lastAnnouncement: (news: String, at: ContinuousClock.Instant)?
         loop: for await event in wakes {
             var reason = "check"
             switch event {
@@ -122,9 +122,8 @@ public struct Watcher: Sendable {
                 break loop
             case .timer:
                 reason = "check"
-            case .announcement(let notify) where lastAnnouncementCheck.map({ ContinuousClock.now - $0 < .seconds(1) }) ?? false:
-                if let id = notify.bootID { bootID = id }
-                if next - ContinuousClock.now > .seconds(1) { schedule(after: .seconds(1)) }
+            case .announcement(let notify)
+                where lastAnnouncement.map({ $0.news == Self.news(notify) && ContinuousClock.now - $0.at < .seconds(1) }) ?? false:
                 continue loop
             case .announcement(let notify):
                 if notify.kind == .byebye {
@@ -141,7 +140,7 @@ public struct Watcher: Sendable {
                     continue loop
                 }
                 if let id = notify.bootID { bootID = id }
-                lastAnnouncementCheck = ContinuousClock.now
+                lastAnnouncement = (Self.news(notify), ContinuousClock.now)
             }
             if stop.isRequested { break loop }
 
@@ -167,7 +166,8 @@ public struct Watcher: Sendable {
                     continue loop
                 }
                 let before = record.controlURL
-                let report = try await keeper.reconcile(record, options: Planner.Options(), shouldStop: { stop.isRequested })
+                let report = try await keeper.reconcile(record, options: Planner.Options(), rediscover: reason != "byebye",
+                                                        shouldStop: { stop.isRequested })
                 record = report.gateway
                 log(report, reason: reason)
                 if record.controlURL != before { await listen() }
@@ -190,6 +190,11 @@ public struct Watcher: Sendable {
         }
         await listener?.stop()
         logger.info("stopped")
+    }
+
+    /// What an announcement says, for telling a repeat from news.
+    static func news(_ notify: SSDP.Notify) -> String {
+        "\(notify.kind.rawValue) \(notify.bootID.map(String.init) ?? "-") \(notify.location ?? "-")"
     }
 
     /// The interval with jitter, or sooner when a lease falls due.
