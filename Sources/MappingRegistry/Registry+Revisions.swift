@@ -44,23 +44,20 @@ extension Registry {
         }
     }
 
-    /// Starts a revision in one transaction: the revision row and, when the declaration
-    /// changes, the new declaration of the gateway and its snapshot.
+    /// Starts a revision that changes nothing in the declaration (a reconcile's); its changes
+    /// are added by ``completeRevision(_:adding:summary:)``.
     /// - Returns: the revision number.
-    public func beginRevision(
-        command: String, actor: RevisionActor, gatewayID: Int64?, declaration: [DeclaredMapping]? = nil,
-        changes: [Change], summary: String, at now: Date = Date()
-    ) throws -> Int64 {
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, summary, Storage.json(changes)])
-            let revision = db.lastInsertedRowID
-            if let declaration, let gatewayID {
-                try Self.replaceDeclaration(db, gatewayID: gatewayID, with: declaration, revision: revision)
-            }
-            return revision
-        }
+    public func beginRevision(command: String, actor: RevisionActor, gatewayID: Int64?, changes: [Change], summary: String,
+                              at now: Date = Date()) throws -> Int64 {
+        try database.write { db in try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID, changes: changes, summary: summary, at: now) }
+    }
+
+    static func insertRevision(_ db: Database, command: String, actor: RevisionActor, gatewayID: Int64?, changes: [Change], summary: String,
+                               at now: Date) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, summary, Storage.json(changes)])
+        return db.lastInsertedRowID
     }
 
     /// Changes a gateway's declaration as one transaction: `change` gets the declaration as it
@@ -73,10 +70,8 @@ extension Registry {
     ) throws -> Int64? {
         try database.write { db in
             guard let result = try change(try Self.declarations(db, gatewayID: gatewayID)) else { return nil }
-            try db.execute(sql: """
-                INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, result.summary, Storage.json(result.changes)])
-            let revision = db.lastInsertedRowID
+            let revision = try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID,
+                                                   changes: result.changes, summary: result.summary, at: now)
             try Self.replaceDeclaration(db, gatewayID: gatewayID, with: result.declaration, revision: revision)
             return revision
         }
