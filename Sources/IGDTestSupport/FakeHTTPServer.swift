@@ -83,7 +83,9 @@ public final class FakeHTTPServer: Sendable {
         for channel in open {
             try? await channel.close()
         }
-        acceptTask.cancel()
+        // Not cancelled: the accept loop ends when the closed listener's stream does, after
+        // closing (through executeThenClose) any connection still buffered in it. Cancelling
+        // would drop those, and NIO traps on an async channel dropped unclosed.
         await acceptTask.value
     }
 
@@ -104,7 +106,9 @@ public final class FakeHTTPServer: Sendable {
                             return true
                         }
                         guard accepted else {
-                            connection.channel.close(promise: nil)
+                            // Through executeThenClose: an async channel dropped without it traps
+                            // ("Deinited NIOAsyncWriter without calling finish()").
+                            group.addTask { try? await connection.executeThenClose { _, _ in } }
                             continue
                         }
                         group.addTask {
