@@ -251,27 +251,33 @@ restore_row() { # label interval-label random-phase-s watch-args...
   done
   stop_watch "$log"
   grep -v ' verified: ' "$log" | sed 's/^[^ ]*T\([0-9:]*\)[^ ]* [a-z]* [^ ]* \[[A-Za-z]*\] /  watch \1 /' >&2 || true
-  local restored errors warnings cell
+  local restored errors warnings byebye bootid uptime cell msg
   restored=$(lines "$log" 'restored ')
   errors=$(lines "$log" ' error ')
   warnings=$(lines "$log" ' warning ')
+  byebye=$(lines "$log" 'ssdp:byebye')
+  bootid=$(lines "$log" 'gateway restarted (BOOTID')
+  uptime=$(lines "$log" 'gateway rebooted (uptime')
+  joinc() { local IFS=,; echo "$*" | sed 's/,/, /g'; }
   if [ ${#launch_times[@]} -gt 0 ]; then
-    cell="$(python3 "$REG" stats "${launch_times[@]}") from miniupnpd's launch; from \`lab.sh reboot\` returning: $(python3 "$REG" stats "${ret_times[@]}" | sed 's/ ±.*(/ (/')"
+    cell="$(python3 "$REG" stats "${launch_times[@]}"); per run $(joinc "${launch_times[@]}") s"
+    cell+="; from \`lab.sh reboot\` returning: $(python3 "$REG" stats "${ret_times[@]}" | sed 's/ ±.*(/ (/')"
   else
     cell="**never restored**"
   fi
   [ "$failed" = 0 ] || cell+="; **$failed of 3 runs not restored within 30 s**"
-  cell+="; per run (launch→all back): $(IFS=,; echo "${launch_times[*]:-—}" | sed 's/,/, /g') s; sample gap at completion ≤ $(printf '%s\n' "${gaps[@]:-0}" | sort -n | tail -1) s; fewest rules seen after launch: $(IFS=,; echo "${lows[*]}" | sed 's/,/, /g'); HTTP answered $(IFS=,; echo "${bootgaps[*]}" | sed 's/,/, /g') s after launch"
-  cell+="; log: $restored \`restored …\` line(s), $errors \`error:\`, $warnings warning(s)"
+  cell+="; all $MAPPINGS first seen ≤ $(printf '%s\n' "${gaps[@]:-0}" | sort -n | tail -1) s after the previous sample (\`nft list\` waits while rules are being added); rules after the launch went down to $(joinc "${lows[@]}"); miniupnpd answered HTTP $(joinc "${bootgaps[@]}") s after its launch"
+  cell+="; log: $restored \`restored …\`, checks on \`ssdp:byebye\` $byebye, on a new BOOTID $bootid, on uptime going down $uptime, $errors \`error:\`, $warnings warning(s)"
   if [ "$errors" -gt 0 ]; then
-    cell+=" (first: \`$(grep -m1 ' error ' "$log" | sed 's/.*\] //' | cut -c1-160)…\`)"
+    msg=$(grep -m1 ' error ' "$log" | sed 's/.*\] //')
+    cell+=" (\`${msg:0:100}…;${msg##*;}\`)"
   fi
   cell+="; $(exit_text)"
-  echo "| \`watch\` restores $MAPPINGS after \`lab.sh reboot\` ($what; own v2 lab), until all $MAPPINGS dnat rules are back in the gateway's nft chain (polled every ~50 ms), 3 runs | $cell | — |"
+  echo "| \`watch\` restores $MAPPINGS after \`lab.sh reboot\`, $what (own v2 lab): miniupnpd's launch → all $MAPPINGS dnat rules back in its nft chain (polled every ~50 ms), 3 runs | $cell | — |"
 }
-restore_row a "(a) \`--interval 60\`, announcements" 0 --interval 60 --db "$DB20"
+restore_row a "(a) \`--interval 60\` with SSDP announcements" 0 --interval 60 --db "$DB20"
 n=$(nft_count); [ "$n" = "$MAPPINGS" ] || die "after (a) the gateway has $n dnat rules, want $MAPPINGS"
-restore_row b "(b) \`--interval 5 --no-announcements\`, reboot at a random point of the period" 5 --interval 5 --no-announcements --db "$DB20"
+restore_row b "(b) \`--interval 5 --no-announcements\`, each reboot at a random point of the period" 5 --interval 5 --no-announcements --db "$DB20"
 
 # ---- 2. CPU per idle cycle ----
 n=$(nft_count)
@@ -285,30 +291,40 @@ log=$WORK/watch-cpu.log
 start_watch "$log" --interval 0.5 --db "$DB20"
 wait_lines "$log" 'verified:' 1 60 || die "watch --interval 0.5 did not verify within 60 s: $(tail -3 "$log")"
 wait_next_verified "$log" || die "watch --interval 0.5 stopped verifying: $(tail -3 "$log")"
-v0=$(lines "$log" 'verified:'); t0=$(now_us); read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$WPID/stat"); g0=$(cpu_ticks "$gwpid")
-note "CPU: watching ~60 s from cycle $v0"
-sleep 60
-wait_next_verified "$log" || die "watch --interval 0.5 stopped verifying: $(tail -3 "$log")"
-v1=$(lines "$log" 'verified:'); t1=$(now_us); read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$WPID/stat"); g1=$(cpu_ticks "$gwpid")
+cpu_point() { echo "$(lines "$log" 'verified:') $(now_us) $(awk '{print $14, $15}' "/proc/$WPID/stat") $(cpu_ticks "$gwpid")"; }
+points=("$(cpu_point)")
+read -r v0 t0 u0 s0 g0 <<<"${points[0]}"
+note "CPU: watching ~60 s (3 windows of ~20 s) from cycle $v0"
+for _ in 1 2 3; do
+  sleep 20
+  wait_next_verified "$log" || die "watch --interval 0.5 stopped verifying: $(tail -3 "$log")"
+  points+=("$(cpu_point)")
+done
+read -r v1 t1 u1 s1 g1 <<<"${points[3]}"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 others=$(other_lines "$log")
 stop_watch "$log"
 cycles=$((v1 - v0))
 wall=$(secs "$t0" "$t1")
-cpu_cell=$(python3 - "$u0" "$s0" "$u1" "$s1" "$TICK" "$cycles" "$wall" "$g0" "$g1" "$gi0" "$gi1" "$(secs "$ti0" "$ti1")" <<'PY'
+cpu_cell=$(python3 - "$u0" "$s0" "$u1" "$s1" "$TICK" "$cycles" "$wall" "$g0" "$g1" "$gi0" "$gi1" "$(secs "$ti0" "$ti1")" "$load" "${points[@]}" <<'PY'
 import sys
 u0, s0, u1, s1, tick, cycles = (int(x) for x in sys.argv[1:7])
 wall = float(sys.argv[7]); g0, g1 = int(sys.argv[8]), int(sys.argv[9])
 gi0, gi1, idle = int(sys.argv[10]), int(sys.argv[11]), float(sys.argv[12])
+load = sys.argv[13]
+pts = [[int(x) for x in p.split()] for p in sys.argv[14:]]
+windows = [((b[2] + b[3] - a[2] - a[3]) / tick * 1000 / (b[0] - a[0])) if b[0] > a[0] else float("nan") for a, b in zip(pts, pts[1:])]
 user, system = (u1 - u0) / tick, (s1 - s0) / tick
 total = user + system
 per = total / cycles * 1000 if cycles else float("nan")
 print(f"{per:.1f} ms per cycle ({total:.2f} s CPU = user {user:.2f} + sys {system:.2f}, over {cycles} cycles in {wall:.1f} s: "
       f"{total / wall * 100:.1f} % of one core; a cycle every {wall / cycles:.2f} s); gateway side, miniupnpd over the same time: {(g1 - g0) / tick:.2f} s CPU "
-      f"({(g1 - g0) / tick / cycles * 1000:.0f} ms per cycle; idle without watch: {(gi1 - gi0) / tick:.2f} s in {idle:.0f} s)")
+      f"({(g1 - g0) / tick / cycles * 1000:.0f} ms per cycle; idle without watch: {(gi1 - gi0) / tick:.2f} s in {idle:.0f} s); "
+      f"per ~20 s window: {', '.join(f'{w:.1f}' for w in windows)} ms per cycle; load average at the end {load}")
 PY
 )
 [ "$others" -le 0 ] || cpu_cell+="; **$others log line(s) other than \`verified\`**"
-echo "| \`watch --interval 0.5\`, $MAPPINGS in sync: CPU time per idle cycle (utime+stime from /proc/PID/stat ÷ \`verified\` lines, ~60 s) | $cpu_cell; $(exit_text) | — |"
+echo "| \`watch --interval 0.5\`, $MAPPINGS in sync (own v2 lab): CPU time per idle cycle (utime+stime from /proc/PID/stat ÷ \`verified\` lines, ~60 s) | $cpu_cell; $(exit_text) | — |"
 
 # ---- 3. Resident memory and open fds over many cycles, 1 declared mapping ----
 $LAB reboot "$NAME" >&2       # clears the 20
@@ -347,12 +363,14 @@ while :; do
   [ "$status" = 0 ] && [ "$target" -lt "$CYCLES" ] || break
   target=$((target + 1000))
 done
+died=
 [ "$status" != 2 ] || note "memory: **watch exited** at cycle $CYC: $(tail -3 "$log")"
 errors=$(lines "$log" ' error ')
 warnings=$(lines "$log" ' warning ')
 others=$(other_lines "$log")
 if [ "$status" = 2 ]; then
   WRC=0; wait "$WJOB" || WRC=$?; WSTOP="n/a (had exited)"; WLAST=$(tail -1 "$log" | sed 's/.*\] //'); sed -i "/^$WPID\$/d" "$PIDS"
+  died="**watch ended on its own at cycle $CYC with exit code $WRC** (last line: \`$WLAST\`)"
 else
   stop_watch "$log"
 fi
@@ -364,12 +382,12 @@ tick, cycles = int(sys.argv[13]), int(sys.argv[14])
 series = [s.split(":") for s in sys.argv[15:]]
 (ac, arss, afds, athr, acpu, at), (bc, brss, bfds, bthr, bcpu, bt) = a, b
 n = bc - ac
-wall = (bt - at) / 1e6
+wall = (bt - at) / 1e6 or float("nan")
 reached = "" if bc >= cycles else f" — **{cycles:,} not reached** (the largest count within the time budget)"
 growth = brss - arss
 pct = growth / arss * 100 if arss else 0
 per_k = growth / n * 1000 if n else 0
-cpu = (bcpu - acpu) / tick / n * 1000 if n else 0
+cpu = (bcpu - acpu) / tick / n * 1000 if n else float("nan")
 text = (f"cycle {ac:,}: VmRSS {arss:,} KiB, {afds} fds, {athr} threads; cycle {bc:,}{reached}: VmRSS {brss:,} KiB, {bfds} fds, {bthr} threads "
         f"({wall:.0f} s later, {n / wall:.1f} cycles/s); growth: RSS {growth:+,} KiB ({pct:+.1f} %, {per_k:+.1f} KiB per 1,000 cycles), fds {bfds - afds:+d}, threads {bthr - athr:+d}; "
         f"CPU {cpu:.1f} ms per cycle; RSS KiB / fds by cycle: " + ", ".join(f"{int(c):,}: {int(r):,}/{f}" for c, r, f in series))
@@ -377,5 +395,6 @@ print(text)
 PY
 )
 [ -z "$limit_note" ] || mem_cell+=" ($limit_note)"
+[ -z "$died" ] || mem_cell+="; $died"
 [ "$errors" = 0 ] && [ "$warnings" = 0 ] && [ "$others" -le 0 ] || mem_cell+="; **log: $errors error(s), $warnings warning(s), $others line(s) other than \`verified\`**"
-echo "| \`watch --interval 0.05 --no-announcements\`, 1 declared: resident memory and open fds at cycle 100 and at cycle ${CYCLES} (\`verified\` lines) | $mem_cell; $(exit_text) | — |"
+echo "| \`watch --interval 0.05 --no-announcements\`, 1 declared (own v2 lab): resident memory and open fds at cycle 100 and at cycle $(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$CYCLES") (\`verified\` lines) | $mem_cell$([ -n "$died" ] || echo "; $(exit_text)") | — |"
