@@ -201,15 +201,3 @@ private final class ResponseCollector: ChannelInboundHandler {
         context.close(promise: nil)
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    var secondsText: String {
-        let ms = nanoseconds / 1_000_000
-        return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s"
-    }
-}

@@ -206,7 +206,7 @@ public struct Watcher: Sendable {
 
     func jittered(_ base: Duration) -> Duration {
         let factor = 1 + Double.random(in: -jitter...jitter)
-        return .milliseconds(Int(Double(base.components.seconds * 1000 + base.components.attoseconds / 1_000_000_000_000_000) * factor))
+        return .nanoseconds(Int64(Double(base.nanoseconds) * factor))
     }
 
     func log(_ report: Keeper.ReconcileReport, reason: String) {
@@ -241,12 +241,5 @@ public struct Watcher: Sendable {
 
     func oneLine(_ error: any Error) -> String {
         "\(error)".replacingOccurrences(of: "\n", with: " ")
-    }
-}
-
-extension Duration {
-    var secondsText: String {
-        let ms = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-        return ms % 1000 == 0 ? "\(ms / 1000) s" : String(format: "%.1f s", Double(ms) / 1000)
     }
 }
