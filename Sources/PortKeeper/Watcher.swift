@@ -40,6 +40,10 @@ public struct Watcher: Sendable {
     public var joinNotifyGroup = true
     /// Off: rely on the periodic check alone.
     public var listenForAnnouncements = true
+    /// While the gateway is away (after its byebye, or not answering right after an
+    /// announcement), the first re-check comes this soon; each failed one doubles it, up to the
+    /// interval. Any announcement from the gateway ends the wait at once.
+    public var awayPoll: Duration = .seconds(1)
     let logger: Logger
 
     public init(keeper: Keeper, reference: String?, interval: Duration, logger: Logger = Logger(label: "portkeeper.watch")) {
@@ -115,13 +119,15 @@ public struct Watcher: Sendable {
         // twice): the first of a burst triggers a check, the same news again within a second
         // does not. A byebye followed by an alive with a new BOOTID is new news.
         var lastAnnouncement: (news: String, at: ContinuousClock.Instant)?
+        // Set while the gateway is away: the delay before the next re-check.
+        var away: Duration?
         loop: for await event in wakes {
             var reason = "check"
             switch event {
             case .stop:
                 break loop
             case .timer:
-                reason = "check"
+                reason = away == nil ? "check" : "away"
             case .announcement(let notify)
                 where lastAnnouncement.map({ $0.news == Self.news(notify) && ContinuousClock.now - $0.at < .seconds(1) }) ?? false:
                 continue loop
@@ -135,6 +141,11 @@ public struct Watcher: Sendable {
                 } else if let location = notify.location, location != record.descriptionURL {
                     logger.info("gateway moved (LOCATION \(location)); checking now")
                     reason = "moved"
+                } else if away != nil {
+                    // Back with the same BOOTID (or none): still news while we wait for it,
+                    // whether it arrived before or after the check that found it gone.
+                    logger.info("gateway announced itself again; checking now")
+                    reason = "returned"
                 } else {
                     if bootID == nil { bootID = notify.bootID }
                     continue loop
@@ -166,20 +177,26 @@ public struct Watcher: Sendable {
                     continue loop
                 }
                 let before = record.controlURL
-                let report = try await keeper.reconcile(record, options: Planner.Options(), rediscover: reason != "byebye",
+                let report = try await keeper.reconcile(record, options: Planner.Options(),
+                                                        rediscover: Self.rediscovers(reason: reason, away: away, interval: interval),
                                                         shouldStop: { stop.isRequested })
                 record = report.gateway
+                away = nil
                 log(report, reason: reason)
                 if record.controlURL != before { await listen() }
                 if report.stopped { break loop }
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
-                if reason == "byebye" {
-                    // It said it was leaving: not answering now is expected, and its ssdp:alive
-                    // on return wakes the next check; until then, look again shortly.
-                    logger.info("gateway is away after its byebye; checking again when it announces itself")
-                    schedule(after: min(interval, .seconds(5)))
+                if let delay = Self.awayDelay(reason: reason, away: away, first: awayPoll) {
+                    // It said it was leaving, or it announced itself and does not answer yet: not
+                    // an error. Its next announcement wakes a check at once; until then, look
+                    // again soon, less often the longer it stays away.
+                    if away == nil {
+                        logger.info("gateway is away after its \(reason == "byebye" ? "byebye" : "announcement"); checking again when it announces itself")
+                    }
+                    away = min(delay * 2, interval)
+                    schedule(after: delay)
                     continue loop
                 }
                 let retry = backoff
@@ -190,6 +207,23 @@ public struct Watcher: Sendable {
         }
         await listener?.stop()
         logger.info("stopped")
+    }
+
+    /// How long to wait before re-checking a gateway whose check just failed, when that failure
+    /// means it is away rather than broken: after its byebye, after an announcement it does not
+    /// yet answer behind, and while it stays away. Nil: a real error, retried with backoff.
+    static func awayDelay(reason: String, away: Duration?, first: Duration) -> Duration? {
+        if let away { return away }
+        return ["byebye", "reboot", "moved", "returned"].contains(reason) ? first : nil
+    }
+
+    /// Whether a check may search the network for the gateway by UDN. Not right after a byebye
+    /// or while the gateway is away: it announces where it is when it is back. Once the away
+    /// re-checks have slowed to the interval, an announcement may have been lost: search then.
+    static func rediscovers(reason: String, away: Duration?, interval: Duration) -> Bool {
+        if reason == "byebye" { return false }
+        guard let away else { return true }
+        return away >= interval
     }
 
     /// What an announcement says, for telling a repeat from news.

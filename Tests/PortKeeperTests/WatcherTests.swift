@@ -75,4 +75,105 @@ struct WatcherTests {
         await after.shutdown()
         await responder.shutdown()
     }
+
+    /// A free UDP port for announcements: taken, noted, given back.
+    static func freeUDPPort() async throws -> Int {
+        let probe = try await FakeSSDPResponder.start { _ in [] }
+        let port = probe.port
+        await probe.shutdown()
+        return port
+    }
+
+    static func announcement(_ kind: String, location: String?, bootID: Int) -> [UInt8] {
+        var text = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n"
+        if let location { text += "LOCATION: \(location)\r\n" }
+        text += "NT: upnp:rootdevice\r\nNTS: \(kind)\r\nUSN: \(seedUDN)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: \(bootID)\r\n\r\n"
+        return Array(text.utf8)
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass.
+    static func eventually(within seconds: Int, _ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<(seconds * 20) {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    /// Runs `body` with a watcher on the fake seed router (one mapping declared and in place),
+    /// checking every 60 s and, while the router is away, re-checking after `awayPoll`.
+    func withWatchedSeedRouter(
+        awayPoll: Duration,
+        _ body: (SimulatedGateway, _ announce: ([UInt8]) async throws -> Void) async throws -> Void
+    ) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-watch-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let registry = try Registry(path: path)
+        let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
+        let sender = try await FakeSSDPResponder.start { _ in [] }
+        let notifyPort = try await Self.freeUDPPort()
+        // Should a check search for the router, it searches loopback only, where nobody answers.
+        var discovery = DiscoveryOptions()
+        discovery.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+        discovery.targetHost = "127.0.0.1"
+        discovery.targetPort = sender.port
+        let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
+        let record = try await keeper.gateway(gateway.descriptionURL)
+        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9090), client: .thisHost, internalPort: 9090, description: "Test")
+        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+
+        var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(60))
+        watcher.notifyPort = notifyPort
+        watcher.joinNotifyGroup = false
+        watcher.awayPoll = awayPoll
+        let stop = StopRequest()
+        let running = Task { [watcher] in try await watcher.run(stop: stop) }
+        do {
+            // Started and checked once (on IGDv1 the quick check asks for each declared mapping).
+            let asked = gateway.actionCount("GetSpecificPortMappingEntry")
+            #expect(try await Self.eventually(within: 20) { gateway.actionCount("GetSpecificPortMappingEntry") > asked })
+            try await body(gateway) { try await sender.send($0, to: "127.0.0.1", port: notifyPort) }
+        } catch {
+            stop.request()
+            _ = try? await running.value
+            await gateway.shutdown()
+            await sender.shutdown()
+            throw error
+        }
+        stop.request()
+        try await running.value
+        await gateway.shutdown()
+        await sender.shutdown()
+    }
+
+    // The interval is 60 s and, in the first test, the away re-check too: a restore within the
+    // 20 s deadline can only come from the announcement, however busy the machine is.
+    @Test("after a byebye, a router that returns while the byebye's check is still failing is noticed by its alive, even with the same BOOTID")
+    func returnDuringByebyeCheck() async throws {
+        try await withWatchedSeedRouter(awayPoll: .seconds(60)) { gateway, announce in
+            // The byebye's check reaches the table read, which answers slowly and then with garbage.
+            let listed = gateway.actionCount("GetGenericPortMappingEntry")
+            gateway.injectReply(action: "GetGenericPortMappingEntry",
+                                reply: .slow(bytes: Array("not an HTTP answer at all\r\n\r\n".utf8), chunkSize: 2, interval: .milliseconds(60)))
+            try await announce(Self.announcement("ssdp:byebye", location: nil, bootID: 1))
+            #expect(try await Self.eventually(within: 20) { gateway.actionCount("GetGenericPortMappingEntry") > listed })
+            // While that check is still failing, the router is back without our mapping and
+            // says so, with the BOOTID it had before.
+            gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9090 })
+            try await announce(Self.announcement("ssdp:alive", location: gateway.descriptionURL, bootID: 1))
+            let restored = try await Self.eventually(within: 20) { gateway.mappings.contains { $0.externalPort == 9090 } }
+            #expect(restored, "the alive that arrived during the failing byebye check was not acted on")
+        }
+    }
+
+    @Test("after a byebye with no announcement of its return, the away re-check finds the router back")
+    func returnWithoutAnnouncement() async throws {
+        try await withWatchedSeedRouter(awayPoll: .milliseconds(200)) { gateway, announce in
+            gateway.injectFault(action: "GetGenericPortMappingEntry", code: 501, times: 3)
+            gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9090 })
+            try await announce(Self.announcement("ssdp:byebye", location: nil, bootID: 1))
+            let restored = try await Self.eventually(within: 20) { gateway.mappings.contains { $0.externalPort == 9090 } }
+            #expect(restored, "the router's return was not noticed without an announcement")
+        }
+    }
 }
