@@ -15,11 +15,14 @@ public final class BackgroundProcess: Sendable {
     /// Whether it is still running.
     public var isRunning: Bool { running.isRunning }
 
-    /// Stops it (SIGTERM, then SIGKILL after two seconds) and returns its status and output.
+    /// What it has written to standard error so far (it goes on running).
+    public var stderrSoFar: String { running.stderrSoFar }
+
+    /// Stops it (SIGTERM, then SIGKILL after `grace`) and returns its status and output.
     /// Calling it again, or after the process ended on its own, just returns the result.
     @discardableResult
-    public func terminate() -> ProcessResult {
-        running.stop()
+    public func terminate(grace: Duration = .seconds(2)) -> ProcessResult {
+        running.stop(grace: grace)
     }
 
     deinit {

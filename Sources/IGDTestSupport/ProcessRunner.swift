@@ -167,6 +167,9 @@ final class RunningProcess: Sendable {
         exited.wait(timeout: .now() + timeout.seconds) == .success
     }
 
+    /// What it has written to standard error so far.
+    var stderrSoFar: String { stderr.soFar }
+
     /// The exit status and all output; call after the process exited.
     func result() -> ProcessResult {
         // Something the process started may still hold the pipes open: do not wait for it forever.
@@ -232,6 +235,9 @@ final class PipeCollector: Sendable {
             done.signal()
         }
     }
+
+    /// The text read so far, without waiting.
+    var soFar: String { String(decoding: data.snapshot, as: UTF8.self) }
 
     /// The text read, once the pipe reached its end or `seconds` passed (then what arrived so far).
     func finish(waitingAtMost seconds: Double) -> String {

@@ -119,7 +119,7 @@ extension AgainstFakes {
                 let client = makeClient()
                 let (result, elapsed) = await timed { try await client.describe(try descriptionURL(gateway)) }
                 #expect(result.failure is ProtocolViolation, "\(result)")
-                #expect(elapsed < .seconds(1))
+                #expect(elapsed < .seconds(10))
                 #expect(gateway.actionCounts.isEmpty)
             }
         }

@@ -91,7 +91,9 @@ extension AgainstFakes {
             let (result, elapsed, _) = try await get(.hang, limits: shortLimits)
             #expect(try transportError(result).kind == .timeout)
             #expect(elapsed >= .milliseconds(900))
-            #expect(elapsed < .seconds(3))
+            // Ended at all: without the deadline it would wait forever. No tighter bound: a busy
+            // machine fires timers late.
+            #expect(elapsed < .seconds(30))
         }
 
         @Test("A drip that outlasts the deadline times out")
@@ -99,19 +101,19 @@ extension AgainstFakes {
             let body = String(repeating: "x", count: 100)
             let bytes = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n\(body)".utf8)
             let (result, elapsed, _) = try await get(.slow(bytes: bytes, chunkSize: 4, interval: .milliseconds(100)), limits: shortLimits)
+            // Without the deadline the 2.5 s drip would be read whole: the kind tells them apart.
             #expect(try transportError(result).kind == .timeout)
-            #expect(elapsed < .seconds(3))
         }
 
         @Test("Silence longer than the read timeout ends the exchange before the overall deadline")
         func readTimeout() async throws {
             let bytes = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8)
-            let limits = HTTPLimits(connectTimeout: .seconds(1), readTimeout: .milliseconds(300), deadline: .seconds(10))
+            let limits = HTTPLimits(connectTimeout: .seconds(1), readTimeout: .milliseconds(300), deadline: .seconds(60))
             let (result, elapsed, _) = try await get(.slow(bytes: bytes, chunkSize: 10, interval: .seconds(2)), limits: limits)
             let error = try transportError(result)
             #expect(error.kind == .timeout)
             #expect(error.detail.contains("sent nothing for"))
-            #expect(elapsed < .seconds(5))
+            #expect(elapsed < .seconds(30), "the overall deadline (60 s) ended it, not the read timeout")
         }
 
         @Test("A drip that ends within the deadline is read")
@@ -124,8 +126,8 @@ extension AgainstFakes {
         @Test("An endless body stops at the cap, quickly")
         func endlessBody() async throws {
             let (result, elapsed, _) = try await get(.endless(status: 200, headers: [("Content-Type", "text/xml")]), limits: HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(4)))
+            // The cap, not the 4 s deadline, ended it.
             #expect(try transportError(result).kind == .tooLarge)
-            #expect(elapsed < .seconds(3))
         }
 
         @Test("A chunked body over the cap is refused")
@@ -143,7 +145,7 @@ extension AgainstFakes {
             let error = try transportError(result)
             #expect(error.kind == .tooLarge)
             #expect(error.detail.contains("\(2 << 20)"))
-            #expect(elapsed < .seconds(2))
+            _ = elapsed
         }
 
         @Test("A body of exactly the cap is accepted, one byte more is refused", arguments: [(1 << 20, true), ((1 << 20) + 1, false)])
@@ -174,7 +176,7 @@ extension AgainstFakes {
             let (result, elapsed, requests) = try await get(.close, limits: shortLimits)
             #expect(try transportError(result).kind == .closedEarly)
             #expect(requests.count == 1)
-            #expect(elapsed < .milliseconds(900))
+            _ = elapsed
         }
 
         @Test("A response cut short is closedEarly")
@@ -200,7 +202,7 @@ extension AgainstFakes {
             let error = try transportError(result)
             #expect(error.kind == .connectionRefused)
             #expect(error.suggestsGatewayMoved)
-            #expect(elapsed < .milliseconds(900))
+            _ = elapsed
         }
 
         @Test("POST sends the body with its Content-Length and the extra headers")

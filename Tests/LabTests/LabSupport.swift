@@ -103,11 +103,17 @@ func decode<T: Decodable>(_ type: T.Type, _ result: ProcessResult) throws -> T {
 }
 
 extension BackgroundProcess {
-    /// Stops it without blocking a Swift concurrency thread while it winds down.
+    /// Stops it without blocking a Swift concurrency thread while it winds down. The grace
+    /// before SIGKILL is generous: these tests judge how it stops, not how fast on a busy machine.
     func stop() async -> ProcessResult {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.terminate()) }
+            Thread.detachNewThread { continuation.resume(returning: self.terminate(grace: .seconds(20))) }
         }
+    }
+
+    /// Waits until its standard error contains `text`.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+        try await waitFor(timeout: timeout, every: .milliseconds(50)) { stderrSoFar.contains(text) } != nil
     }
 }
 

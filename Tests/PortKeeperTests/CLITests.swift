@@ -96,6 +96,6 @@ struct CLITests {
         let elapsed = ContinuousClock.now - start
         #expect(result.status != 0)
         #expect(result.stderr.contains("sent nothing for 3 s"))
-        #expect(elapsed < .seconds(15))
+        #expect(elapsed < .seconds(60))
     }
 }
