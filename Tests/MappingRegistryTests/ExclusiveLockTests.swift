@@ -1,6 +1,7 @@
 import Foundation
 import IGDTestSupport
 import Testing
+import Synchronization
 @testable import MappingRegistry
 
 /// The reconcile lock, within one process and across real processes.
@@ -83,17 +84,17 @@ import Testing
         try await withTemporaryDirectory { root in
             let registry = try Registry(path: root + "/registry.sqlite")
             let (taken, signalTaken) = AsyncStream.makeStream(of: Void.self)
+            let holderDone = Mutex(false)
             let holder = Task {
                 try await registry.withExclusiveLock(waitingAtMost: .seconds(1)) {
                     signalTaken.yield()
                     try await Task.sleep(for: .milliseconds(400))
+                    holderDone.withLock { $0 = true }
                 }
             }
             for await _ in taken { break }
-            let clock = ContinuousClock()
-            let start = clock.now
-            try await registry.withExclusiveLock(waitingAtMost: .seconds(10)) {}
-            #expect(clock.now - start >= .milliseconds(200))
+            let sawHolderDone = try await registry.withExclusiveLock(waitingAtMost: .seconds(30)) { holderDone.withLock { $0 } }
+            #expect(sawHolderDone, "the waiter got the lock while the holder still had it")
             try await holder.value
         }
     }

@@ -46,7 +46,8 @@ struct WatcherTests {
         watcher.joinNotifyGroup = false
         let stop = StopRequest()
         let running = Task { [watcher] in try await watcher.run(stop: stop) }
-        try await Task.sleep(for: .milliseconds(500))
+        // Started and checked once (on IGDv1 the quick check asks for each declared mapping).
+        #expect(try await Self.eventually(within: 20) { before.actionCount("GetSpecificPortMappingEntry") > 0 })
 
         // It reboots onto another port, forgetting our mapping (its own port-80 entry stays),
         // and announces itself there.
@@ -57,14 +58,10 @@ struct WatcherTests {
             + "NT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nUSN: \(Self.seedUDN)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: 2\r\n\r\n"
         try await responder.send(Array(notify.utf8), to: "127.0.0.1", port: notifyPort)
 
-        var restored = false
-        for _ in 0..<50 where !restored {
-            restored = after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" }
-            if !restored { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        let restored = try await Self.eventually(within: 20) { after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" } }
         stop.request()
         try await running.value
-        #expect(restored, "watch did not restore the mapping on the moved gateway within 5 s")
+        #expect(restored, "watch did not restore the mapping on the moved gateway within 20 s")
         #expect(after.mappings.contains { $0.externalPort == 80 })
         #expect(try registry.gateway(id: record.id)?.descriptionURL == after.descriptionURL)
         #expect(try registry.gateways().count == 1)
