@@ -97,7 +97,7 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// "the registry is damaged; …": SQLite found a malformed page, or a row does not decode.
     public static func corrupt(path: String, detail: String) -> RegistryError {
-        RegistryError(.corrupt, "the registry is damaged; \(path): \(detail). Keep a copy of it, then recover what it holds with `sqlite3 \(path) .recover | sqlite3 NEW.sqlite` and use --db NEW.sqlite, or move it aside to start a new one")
+        RegistryError(.corrupt, "the registry is damaged; \(path): \(detail). Keep a copy of it; `sqlite3 \(path) .recover` (or `.dump`) shows what can be saved; then move it aside to start a new one, or use another --db")
     }
 
     /// The disk holding the registry is full.
