@@ -115,6 +115,9 @@ public struct Watcher: Sendable {
         // twice): the first of a burst triggers a check, the same news again within a second
         // does not. A byebye followed by an alive with a new BOOTID is new news.
         var lastAnnouncement: (news: String, at: ContinuousClock.Instant)?
+        // A registry that waiting cannot mend (damaged, or replaced by a newer portkeeper's) ends
+        // the watch with its error instead of a retry every few minutes.
+        var fatal: RegistryError?
         loop: for await event in wakes {
             var reason = "check"
             switch event {
@@ -175,6 +178,10 @@ public struct Watcher: Sendable {
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
+                if let error = error as? RegistryError, Self.endsWatch(error) {
+                    fatal = error
+                    break loop
+                }
                 if reason == "byebye" {
                     // It said it was leaving: not answering now is expected, and its ssdp:alive
                     // on return wakes the next check; until then, look again shortly.
@@ -189,7 +196,14 @@ public struct Watcher: Sendable {
             }
         }
         await listener?.stop()
+        if let fatal { throw fatal }
         logger.info("stopped")
+    }
+
+    /// Whether a registry error ends the watch: retrying cannot help a damaged file, another
+    /// program's, or a newer portkeeper's.
+    static func endsWatch(_ error: RegistryError) -> Bool {
+        [.corrupt, .notADatabase, .newerVersion].contains(error.kind)
     }
 
     /// What an announcement says, for telling a repeat from news.

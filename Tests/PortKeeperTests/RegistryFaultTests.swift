@@ -64,6 +64,28 @@ struct RegistryFaultTests {
         }
     }
 
+    @Test("a registry damaged under a running watch: the watch ends with the one line and exit 65, sending nothing more")
+    func damagedUnderARunningWatch() async throws {
+        try await withSeededRegistry("damaged-watch") { registry, gateway in
+            let watching = Task { try await registry.portkeeper(["watch", "--interval", "0.3", "--no-announcements"], timeout: .seconds(120)) }
+            let looksBefore = gateway.actionCount("GetListOfPortMappings")
+            try await waitUntil("watch checked the gateway twice") { gateway.actionCount("GetListOfPortMappings") >= looksBefore + 2 }
+
+            // Damage the revision table under it; then take a mapping away, so that the watch
+            // must start a revision to put it back.
+            try await Damage.overwritePages(of: "revision", in: registry.path, removingWAL: false)
+            let addsBefore = gateway.actionCount("AddPortMapping")
+            gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9000 })
+
+            let result = try await watching.value
+            #expect(result.status == 65, "exit \(result.status)\n\(result.stderr)")
+            let last = result.stderr.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            #expect(last?.hasPrefix("portkeeper: error: the registry is damaged; \(registry.path)") == true, "\(result.stderr)")
+            #expect(!result.stderr.contains("retrying"), "\(result.stderr)")
+            #expect(gateway.actionCount("AddPortMapping") == addsBefore)
+        }
+    }
+
     @Test("a revision whose recorded changes no longer decode: history names it instead of showing it empty")
     func aRowThatDoesNotDecode() async throws {
         try await withSeededRegistry("undecodable") { registry, _ in
@@ -184,19 +206,22 @@ struct RegistryFaultTests {
 enum Damage {
     /// Overwrites every page of `table` with garbage (after folding the -wal file into the
     /// database, so that no intact copy of a page is left to read); returns the page numbers.
-    static func overwritePages(of table: String, in path: String) async throws -> [Int] {
+    static func overwritePages(of table: String, in path: String, removingWAL: Bool = true) async throws -> [Int] {
         let pages = try await SQLiteShell.query(path, "SELECT pageno FROM dbstat WHERE name = '\(table)' ORDER BY pageno")
             .split(separator: "\n").compactMap { Int($0) }
-        try await overwrite(pages: pages, in: path)
+        try await overwrite(pages: pages, in: path, removingWAL: removingWAL)
         return pages
     }
 
-    /// Checkpoints the -wal file into the database, removes it, then writes a fixed garbage
+    /// Checkpoints the -wal file into the database and empties it (and removes it and the -shm
+    /// file unless a process has them open: `removingWAL` false), then writes a fixed garbage
     /// pattern over each of `pages` (numbered from 1).
-    static func overwrite(pages: [Int], in path: String) async throws {
+    static func overwrite(pages: [Int], in path: String, removingWAL: Bool = true) async throws {
         try await SQLiteShell.execute(path, "PRAGMA wal_checkpoint(TRUNCATE)")
         let pageSize = try #require(Int(try await SQLiteShell.query(path, "PRAGMA page_size")))
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        if removingWAL {
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
         defer { try? handle.close() }
         let garbage = Data(String(repeating: "garbage!", count: pageSize / 8).utf8)
