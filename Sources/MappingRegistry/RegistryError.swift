@@ -134,7 +134,9 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {
         case .SQLITE_NOTADB:
-            return notADatabase(path: path)
+            // A file that starts as SQLite's do and is refused as "not a database" has a damaged
+            // header; one that never was SQLite is a wrong --db.
+            return hasSQLiteHeader(path) ? corrupt(path: path, detail: "its header is unreadable") : notADatabase(path: path)
         case .SQLITE_CORRUPT:
             return corrupt(path: path, detail: "SQLite found a malformed page")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
@@ -152,6 +154,13 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         default:
             return RegistryError(.failed, "a query on the registry \(path) failed (SQLite code \(error.extendedResultCode.rawValue)); keep a copy of the file and report it")
         }
+    }
+
+    /// Whether the file at `path` starts with the 16 bytes every SQLite 3 database starts with.
+    private static func hasSQLiteHeader(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\0".utf8)
     }
 
     /// Bytes available to this user on the file system holding `path` (its directory).

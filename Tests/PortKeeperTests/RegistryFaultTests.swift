@@ -86,6 +86,27 @@ struct RegistryFaultTests {
         }
     }
 
+    @Test("a registry whose header is damaged (its SQLite magic intact): \"the registry is damaged\", exit 65, not \"not a registry\"")
+    func damagedHeader() async throws {
+        try await withSeededRegistry("damaged-header") { registry, gateway in
+            try await SQLiteShell.execute(registry.path, "PRAGMA wal_checkpoint(TRUNCATE)")
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: registry.path + suffix) }
+            // The page size and the fields after it, behind "SQLite format 3\0".
+            let handle = try #require(FileHandle(forUpdatingAtPath: registry.path))
+            try handle.seek(toOffset: 16)
+            try handle.write(contentsOf: Data(repeating: 0xff, count: 84))
+            try handle.close()
+            let before = registry.files()
+            let requestsBefore = gateway.requests.count
+            for arguments in [["history"], ["mappings"], ["reconcile"]] {
+                let result = try await registry.portkeeper(arguments)
+                expectOneLineRefusal(result, saying: "the registry is damaged; \(registry.path): its header is unreadable", arguments, status: 65)
+                #expect(registry.files() == before, "\(arguments) changed the file")
+            }
+            #expect(gateway.requests.count == requestsBefore)
+        }
+    }
+
     @Test("a revision whose recorded changes no longer decode: history names it instead of showing it empty")
     func aRowThatDoesNotDecode() async throws {
         try await withSeededRegistry("undecodable") { registry, _ in
