@@ -7,7 +7,7 @@ extension Registry {
     /// external address, BOOTID). Returns the record and what changed that history should tell:
     /// a new description URL (the gateway moved) or a new external address.
     public func recordGateway(_ observed: ObservedGateway, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
-        try database.write { db in
+        try writing { db in
             let time = Storage.text(now)
             var changes: [Change] = []
             let existing = try GatewayRecord.fetch(db, udn: observed.udn)
@@ -70,7 +70,7 @@ extension Registry {
     /// - Returns: the change for history, when there was an earlier address.
     @discardableResult
     public func recordAddress(gatewayID: Int64, _ address: ExternalAddress, at now: Date = Date()) throws -> Change? {
-        try database.write { db in try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now)) }
+        try writing { db in try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now)) }
     }
 
     static func recordAddress(_ db: Database, gatewayID id: Int64, _ address: ExternalAddress, time: String) throws -> Change? {
@@ -87,11 +87,11 @@ extension Registry {
 
     /// Every known gateway, oldest first.
     public func gateways() throws -> [GatewayRecord] {
-        try database.read { db in try GatewayRecord.fetchAll(db) }
+        try reading { db in try GatewayRecord.fetchAll(db) }
     }
 
     public func gateway(id: Int64) throws -> GatewayRecord? {
-        try database.read { db in try GatewayRecord.fetch(db, id: id) }
+        try reading { db in try GatewayRecord.fetch(db, id: id) }
     }
 
     /// The gateway `reference` names: a UDN, a unique prefix of one (with or without
@@ -127,7 +127,7 @@ extension Registry {
     /// Records what was learned about a gateway's behaviour.
     public func learn(gatewayID: Int64, permanentLeasesOnly: Bool? = nil, leaseCap: UInt32? = nil, listEnd: String? = nil,
                       listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil) throws {
-        try database.write { db in
+        try writing { db in
             if let descriptionLimit {
                 try db.execute(sql: "UPDATE gateway SET description_limit = ? WHERE id = ?", arguments: [descriptionLimit, gatewayID])
             }
@@ -148,7 +148,7 @@ extension Registry {
 
     /// Marks the gateway seen now (an in-sync reconcile writes only this).
     public func touchGateway(_ id: Int64, at now: Date = Date()) throws {
-        try database.write { db in
+        try writing { db in
             try db.execute(sql: "UPDATE gateway SET last_seen = ? WHERE id = ?", arguments: [Storage.text(now), id])
         }
     }

@@ -9,7 +9,7 @@ extension Registry {
         revision: Int64, gatewayID: Int64, action: OperationAction, key: MappingKey,
         entry: PortMappingEntry? = nil, deleteReason: DeleteReason? = nil, before: PortMappingEntry?, at now: Date = Date()
     ) throws -> Int64 {
-        try database.write { db in
+        try writing { db in
             let arguments: String? = switch action {
             case .add: entry.map { Storage.json($0) }
             case .delete: deleteReason.map { Storage.json(["reason": $0.rawValue]) }
@@ -28,7 +28,7 @@ extension Registry {
     /// Completes a journaled operation, and with it the ownership record: an entry portkeeper
     /// added is its own; one it deleted no longer is.
     public func journalOutcome(_ id: Int64, _ outcome: OperationOutcome, at now: Date = Date()) throws {
-        try database.write { db in
+        try writing { db in
             try db.execute(sql: "UPDATE operation SET outcome = ?, finished = ? WHERE id = ?", arguments: [outcome.stored, Storage.text(now), id])
             guard outcome == .ok, let operation = try Self.operation(db, id: id) else { return }
             switch operation.action {
@@ -47,7 +47,7 @@ extension Registry {
     /// Operations whose outcome was never learned (the process died while acting, or the
     /// gateway did not answer): to be resolved by reading the gateway, not by replaying them.
     public func unresolvedOperations(gatewayID: Int64) throws -> [JournaledOperation] {
-        try database.read { db in
+        try reading { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM operation WHERE gateway_id = ? AND (outcome = 'pending' OR outcome LIKE 'unknown%') ORDER BY id
                 """, arguments: [gatewayID]).compactMap(JournaledOperation.init(row:))
@@ -56,7 +56,7 @@ extension Registry {
 
     /// The operations of a revision, in order.
     public func operations(revision: Int64) throws -> [JournaledOperation] {
-        try database.read { db in
+        try reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM operation WHERE revision_id = ? ORDER BY id", arguments: [revision])
                 .compactMap(JournaledOperation.init(row:))
         }
@@ -65,7 +65,7 @@ extension Registry {
     /// Entries of other programs that `--prune` or `--force` deleted after `revision`, as they
     /// were before: rollback re-creates them.
     public func foreignEntriesDeleted(afterRevision revision: Int64, gatewayID: Int64) throws -> [PortMappingEntry] {
-        try database.read { db in
+        try reading { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM operation WHERE gateway_id = ? AND revision_id > ? AND action = 'DeletePortMapping' AND outcome = 'ok'
                 ORDER BY id
@@ -78,7 +78,7 @@ extension Registry {
 
     /// The keys of the entries portkeeper created on a gateway and has not deleted.
     public func ownedKeys(gatewayID: Int64) throws -> Set<MappingKey> {
-        try database.read { db in
+        try reading { db in
             Set(try Row.fetchAll(db, sql: "SELECT protocol, external_port, remote_host FROM owned_mapping WHERE gateway_id = ?", arguments: [gatewayID])
                 .compactMap { row in
                     TransportProtocol(rawValue: row["protocol"]).map {
@@ -91,7 +91,7 @@ extension Registry {
     /// Records a mapping as portkeeper's own (or not) without an operation, e.g. when an
     /// unknown outcome is resolved by reading the gateway.
     public func setOwned(_ key: MappingKey, gatewayID: Int64, revision: Int64, owned: Bool) throws {
-        try database.write { db in
+        try writing { db in
             if owned {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO owned_mapping (gateway_id, protocol, external_port, remote_host, revision_id) VALUES (?, ?, ?, ?, ?)

@@ -14,7 +14,7 @@ extension Registry {
             entry.leaseDuration = 0
             return entry
         })
-        return try database.write { db in
+        return try writing { db in
             let last = try String.fetchOne(db, sql: "SELECT digest FROM observation WHERE gateway_id = ? ORDER BY id DESC LIMIT 1", arguments: [gatewayID])
             guard last != digest else { return false }
             try db.execute(sql: "INSERT INTO observation (gateway_id, time, digest, entries) VALUES (?, ?, ?, ?)",
@@ -25,7 +25,7 @@ extension Registry {
 
     /// The gateway's table as last stored, or nil when it was never read.
     public func lastObservation(gatewayID: Int64) throws -> [PortMappingEntry]? {
-        try database.read { db in
+        try reading { db in
             Storage.decode([PortMappingEntry].self, try String.fetchOne(db, sql: "SELECT entries FROM observation WHERE gateway_id = ? ORDER BY id DESC LIMIT 1", arguments: [gatewayID]))
         }
     }

@@ -5,12 +5,12 @@ import IGDProtocol
 extension Registry {
     /// The declared mappings of a gateway, as they stand.
     public func declarations(gatewayID: Int64) throws -> [DeclaredMapping] {
-        try database.read { db in try Self.declarations(db, gatewayID: gatewayID) }
+        try reading { db in try Self.declarations(db, gatewayID: gatewayID) }
     }
 
     /// Every declared mapping, by gateway.
     public func allDeclarations() throws -> [(gateway: GatewayRecord, mappings: [DeclaredMapping])] {
-        try database.read { db in
+        try reading { db in
             try GatewayRecord.fetchAll(db).map { ($0, try Self.declarations(db, gatewayID: $0.id)) }
         }
     }
@@ -32,7 +32,7 @@ extension Registry {
     /// The declaration of a gateway right after `revision`.
     /// - Throws: ``RegistryError`` when the revision does not exist.
     public func declaration(afterRevision revision: Int64, gatewayID: Int64) throws -> [DeclaredMapping] {
-        try database.read { db in
+        try reading { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM revision WHERE id = ?", arguments: [revision]) != nil else {
                 throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
             }
@@ -40,7 +40,13 @@ extension Registry {
                 SELECT mappings FROM declaration_snapshot WHERE gateway_id = ? AND revision_id <= ?
                 ORDER BY revision_id DESC LIMIT 1
                 """, arguments: [gatewayID, revision])
-            return Storage.decode([DeclaredMapping].self, snapshot) ?? []
+            guard let snapshot else { return [] }
+            // A snapshot that does not decode must not read as "nothing declared": a rollback to
+            // it would delete every mapping.
+            guard let declaration = Storage.decode([DeclaredMapping].self, snapshot) else {
+                throw RegistryError.corrupt(path: path, detail: "the declaration of revision \(revision) does not decode")
+            }
+            return declaration
         }
     }
 
@@ -49,7 +55,7 @@ extension Registry {
     /// - Returns: the revision number.
     public func beginRevision(command: String, actor: RevisionActor, gatewayID: Int64?, changes: [Change], summary: String,
                               at now: Date = Date()) throws -> Int64 {
-        try database.write { db in try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID, changes: changes, summary: summary, at: now) }
+        try writing { db in try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID, changes: changes, summary: summary, at: now) }
     }
 
     static func insertRevision(_ db: Database, command: String, actor: RevisionActor, gatewayID: Int64?, changes: [Change], summary: String,
@@ -68,7 +74,7 @@ extension Registry {
         gatewayID: Int64, command: String, actor: RevisionActor, at now: Date = Date(),
         _ change: @Sendable ([DeclaredMapping]) throws -> (declaration: [DeclaredMapping], changes: [Change], summary: String)?
     ) throws -> Int64? {
-        try database.write { db in
+        try writing { db in
             guard let result = try change(try Self.declarations(db, gatewayID: gatewayID)) else { return nil }
             let revision = try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID,
                                                    changes: result.changes, summary: result.summary, at: now)
@@ -99,7 +105,7 @@ extension Registry {
 
     /// Adds to a revision what happened after it began, and sets its summary.
     public func completeRevision(_ revision: Int64, adding changes: [Change], summary: String) throws {
-        try database.write { db in
+        try writing { db in
             let existing = Storage.decode([Change].self, try String.fetchOne(db, sql: "SELECT changes FROM revision WHERE id = ?", arguments: [revision])) ?? []
             try db.execute(sql: "UPDATE revision SET changes = ?, summary = ? WHERE id = ?", arguments: [Storage.json(existing + changes), summary, revision])
         }
@@ -107,18 +113,25 @@ extension Registry {
 
     /// Revisions, newest first.
     public func history(limit: Int, gatewayID: Int64? = nil) throws -> [RevisionRecord] {
-        try database.read { db in
+        try reading { db in
             let rows: [Row]
             if let gatewayID {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM revision WHERE gateway_id = ? ORDER BY id DESC LIMIT ?", arguments: [gatewayID, limit])
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM revision ORDER BY id DESC LIMIT ?", arguments: [limit])
             }
-            return rows.map { row in
-                RevisionRecord(
-                    number: row["id"], time: Storage.date(row["time"]), command: row["command"],
-                    actor: RevisionActor(rawValue: row["actor"]) ?? .cli, gatewayID: row["gateway_id"],
-                    summary: row["summary"], changes: Storage.decode([Change].self, row["changes"]) ?? []
+            // A row that does not decode is damage, named; never shown as an empty revision.
+            return try rows.map { row in
+                let number: Int64 = try row.decode(forColumn: "id")
+                guard let time = Storage.parsedDate(try row.decode(forColumn: "time")),
+                      let actor = RevisionActor(rawValue: try row.decode(forColumn: "actor")),
+                      let changes = Storage.decode([Change].self, try row.decode(String.self, forColumn: "changes")) else {
+                    throw RegistryError.corrupt(path: path, detail: "revision \(number) does not decode")
+                }
+                return RevisionRecord(
+                    number: number, time: time, command: try row.decode(forColumn: "command"),
+                    actor: actor, gatewayID: try row.decode(forColumn: "gateway_id"),
+                    summary: try row.decode(forColumn: "summary"), changes: changes
                 )
             }
         }
@@ -126,7 +139,7 @@ extension Registry {
 
     /// The gateway a revision concerns.
     public func revisionGateway(_ revision: Int64) throws -> Int64? {
-        try database.read { db in
+        try reading { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT gateway_id FROM revision WHERE id = ?", arguments: [revision]) else {
                 throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
             }

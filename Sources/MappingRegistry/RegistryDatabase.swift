@@ -83,6 +83,48 @@ public final class Registry: Sendable {
         return joined(home, ".local/share/portkeeper/registry.sqlite")
     }
 
+    // MARK: - Queries
+
+    /// Runs `body` in a read transaction; SQLite's errors become ``RegistryError``s.
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw RegistryError.mapping(error, path: path)
+        }
+    }
+
+    /// Runs `body` in a write transaction; SQLite's errors become ``RegistryError``s.
+    func writing<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw RegistryError.mapping(error, path: path)
+        }
+    }
+
+    /// Checks every page of the file with `PRAGMA quick_check` (the b-trees, their cells and
+    /// the free list; not that indexes match their tables), reading only.
+    ///
+    /// Reads every page (about 60 ms of CPU for 100,000 revisions, 50 MiB): commands that act
+    /// on a router run it first, so that a damaged registry is named before anything is sent;
+    /// read-only commands rely on SQLite reporting a malformed page they read.
+    /// - Throws: ``RegistryError`` `corrupt` ("the registry is damaged; …") naming the first
+    ///   problem found.
+    public func checkIntegrity() throws {
+        let problems = try reading { db in try String.fetchAll(db, sql: "PRAGMA quick_check(1)") }
+        guard problems == ["ok"] else {
+            let first = problems.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "no answer"
+            throw RegistryError.corrupt(path: path, detail: "SQLite's check found \(Self.printable(first, limit: 120))")
+        }
+    }
+
+    /// `text` cut to `limit` characters, control characters replaced, for a one-line message.
+    static func printable(_ text: String, limit: Int) -> String {
+        let cleaned = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) })
+        return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
+    }
+
     // MARK: - Opening
 
     /// The pool's connections: WAL (set by the pool), busy timeout, foreign keys, and a WAL file

@@ -3,7 +3,9 @@ import GRDB
 
 /// Why the registry could not do something: one line saying what happened and what to do.
 ///
-/// Match on ``kind``; show ``description`` (it is ``message``) to the user.
+/// Match on ``kind``; show ``description`` (it is ``message``) to the user. SQLite's own texts
+/// ("SQLite error 8: attempt to write a readonly database - while executing …") never reach
+/// the user as they are: every query maps SQLite's result codes to one of these kinds.
 public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// The file exists but is not an SQLite database.
@@ -20,8 +22,15 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         case notFound
         /// Bad input.
         case invalid
-        /// The file is damaged, or its content contradicts itself.
+        /// The file is damaged (SQLite found a malformed page, or a row does not decode), or its
+        /// content contradicts itself.
         case corrupt
+        /// The disk (or the file system's quota) is full.
+        case diskFull
+        /// The operating system failed to read or write the file (SQLITE_IOERR).
+        case ioError
+        /// SQLite refused a query for a reason that is none of the above (a bug, most likely).
+        case failed
     }
 
     public let kind: Kind
@@ -58,19 +67,47 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         RegistryError(.cannotCreate, "cannot create \(path): \(reason); fix the path or use another --db")
     }
 
-    /// The database file stayed locked by another process for longer than the busy timeout.
+    /// The database file stayed locked for longer than the busy timeout by someone unknown.
     public static func busy(path: String) -> RegistryError {
-        RegistryError(.busy, "\(path) is busy: another portkeeper kept it locked too long; try again later")
+        busy(path: path, holder: nil)
+    }
+
+    /// The database file stayed locked for longer than the busy timeout; `holder` says by whom
+    /// when that could be told.
+    public static func busy(path: String, holder: RegistryHolder?) -> RegistryError {
+        switch holder {
+        case .portkeeper(let pid, let activity)?:
+            return RegistryError(.busy, "the registry is busy: another portkeeper (\(describe(pid: pid, activity: activity))) holds \(path); try again when it finishes")
+        case .otherProgram(let pid, let name)?:
+            return RegistryError(.busy, "\(path) is locked by another program (\(name.map { "\($0), " } ?? "")pid \(pid)) holding a write transaction; finish or close it, then try again")
+        case nil:
+            return RegistryError(.busy, "\(path) is locked by another program holding a write transaction (an sqlite3 shell?); finish or close it, then try again")
+        }
     }
 
     /// Another process holds the reconcile lock.
-    public static func reconciling(pid: Int32?) -> RegistryError {
-        RegistryError(.busy, "another portkeeper is reconciling this registry\(pid.map { " (pid \($0))" } ?? ""); try again later")
+    public static func reconciling(pid: Int32?, activity: String? = nil) -> RegistryError {
+        let who = pid.map { " (\(describe(pid: $0, activity: activity)))" } ?? ""
+        return RegistryError(.busy, "another portkeeper is reconciling this registry\(who); try again when it finishes")
     }
 
-    /// "PATH is corrupt (DETAIL) …".
+    private static func describe(pid: Int32, activity: String?) -> String {
+        "pid \(pid)" + (activity.map { ", \($0)" } ?? "")
+    }
+
+    /// "the registry is damaged; …": SQLite found a malformed page, or a row does not decode.
     public static func corrupt(path: String, detail: String) -> RegistryError {
-        RegistryError(.corrupt, "\(path) is corrupt (\(detail)); restore it from a backup, or move it aside and start a new one")
+        RegistryError(.corrupt, "the registry is damaged; \(path): \(detail). Keep a copy of it; `sqlite3 \(path) .recover` (or `.dump`) shows what can be saved; then move it aside to start a new one, or use another --db")
+    }
+
+    /// The disk holding the registry is full.
+    public static func diskFull(path: String) -> RegistryError {
+        RegistryError(.diskFull, "cannot write \(path): the disk is full; free some space and try again")
+    }
+
+    /// The operating system failed to read or write the file.
+    public static func ioError(path: String, detail: String) -> RegistryError {
+        RegistryError(.ioError, "cannot read or write \(path): input/output error (\(detail)); check the disk and keep a copy of the file")
     }
 
     // MARK: - Using the registry
@@ -89,25 +126,48 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     // MARK: - Mapping SQLite's errors
 
-    /// `error` as a ``RegistryError`` when it is one of SQLite's errors about the file itself
-    /// (not a database, corrupt, busy, read-only, cannot open); otherwise `error` unchanged.
+    /// `error` as a ``RegistryError``: SQLite's result codes become kinds with a message of
+    /// their own (busy ones saying who holds the file, where that can be told); a
+    /// ``RegistryError`` or an error that is not SQLite's is returned unchanged.
     static func mapping(_ error: any Error, path: String) -> any Error {
+        if error is RowDecodingError { return corrupt(path: path, detail: "a row does not decode") }
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {
         case .SQLITE_NOTADB:
-            return notADatabase(path: path)
+            // A file that starts as SQLite's do and is refused as "not a database" has a damaged
+            // header; one that never was SQLite is a wrong --db.
+            return hasSQLiteHeader(path) ? corrupt(path: path, detail: "its header is unreadable") : notADatabase(path: path)
         case .SQLITE_CORRUPT:
-            return corrupt(path: path, detail: error.message ?? "SQLite error \(error.extendedResultCode.rawValue)")
+            return corrupt(path: path, detail: "SQLite found a malformed page")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return busy(path: path)
+            return busy(path: path, holder: RegistryHolder.find(databasePath: path))
         case .SQLITE_READONLY, .SQLITE_PERM:
             return readOnly(path: path)
         case .SQLITE_CANTOPEN:
-            return cannotCreate(path: path, reason: error.message ?? "SQLite cannot open it")
+            return cannotCreate(path: path, reason: "SQLite cannot open it")
         case .SQLITE_FULL:
-            return cannotCreate(path: path, reason: "the disk is full")
+            return diskFull(path: path)
+        case .SQLITE_IOERR:
+            // A full disk often shows as a failed write (or a wal-index that cannot grow).
+            if freeBytes(near: path).map({ $0 < 1 << 20 }) == true { return diskFull(path: path) }
+            return ioError(path: path, detail: "SQLite extended code \(error.extendedResultCode.rawValue)")
         default:
-            return error
+            return RegistryError(.failed, "a query on the registry \(path) failed (SQLite code \(error.extendedResultCode.rawValue)); keep a copy of the file and report it")
         }
+    }
+
+    /// Whether the file at `path` starts with the 16 bytes every SQLite 3 database starts with.
+    private static func hasSQLiteHeader(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\0".utf8)
+    }
+
+    /// Bytes available to this user on the file system holding `path` (its directory).
+    private static func freeBytes(near path: String) -> UInt64? {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) }.flatMap { $0.isEmpty ? "/" : $0 } ?? "."
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 }

@@ -7,8 +7,13 @@ enum Storage {
     }
 
     static func date(_ text: String) -> Date {
+        parsedDate(text) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    /// The time `text` says, or nil when it is not one of the registry's time formats.
+    static func parsedDate(_ text: String) -> Date? {
         (try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon)))
-            ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
+            ?? (try? Date(text, strategy: .iso8601))
     }
 
     static func json(_ value: some Encodable) -> String {

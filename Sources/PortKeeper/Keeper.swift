@@ -255,7 +255,7 @@ public struct Keeper: Sendable {
     public func reconcile(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64? = nil,
                           restoring foreignEntries: [PortMappingEntry] = [], rediscover: Bool = true,
                           shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> ReconcileReport {
-        try await registry.withExclusiveLock(waitingAtMost: lockWait) {
+        try await registry.withExclusiveLock(waitingAtMost: lockWait, activity: activity) {
             try await reconcileLocked(record, options: options, revision: existing, restoring: foreignEntries,
                                       rediscover: rediscover, shouldStop: shouldStop)
         }
@@ -313,7 +313,7 @@ public struct Keeper: Sendable {
             let outcome = await outcome {
                 try await client.perform(Actions.DeletePortMapping(remoteHost: entry.remoteHost, externalPort: entry.externalPort, protocol: entry.protocol), on: service)
             }
-            try registry.journalOutcome(id, outcome)
+            try complete(id, outcome, action: "DeletePortMapping", key: key)
             done.append(outcome == .ok ? Change(.deleted, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' (\(reason.rawValue))")
                                        : Change(.failed, key, "DeletePortMapping: \(outcome)"))
         }
@@ -329,7 +329,7 @@ public struct Keeper: Sendable {
             // retry with a permanent lease, and remember it for this gateway.
             if case .upnp(let code) = result, entry.leaseDuration != 0,
                code == UPnPError.onlyPermanentLeasesSupported || code == UPnPError.invalidArgs {
-                try registry.journalOutcome(id, result)
+                try complete(id, result, action: "AddPortMapping", key: key)
                 permanentOnly = true
                 try registry.learn(gatewayID: gateway.id, permanentLeasesOnly: true)
                 entry.leaseDuration = 0
@@ -337,7 +337,7 @@ public struct Keeper: Sendable {
                 result = await outcome { try await client.perform(Actions.AddPortMapping(entry), on: service) }
                 done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(code)); lease set to 0"))
             }
-            try registry.journalOutcome(id, result)
+            try complete(id, result, action: "AddPortMapping", key: key)
             if result == .ok { written[key] = entry.description }
             if foreign && result == .ok {
                 // Re-created for another program: still not portkeeper's.
@@ -404,6 +404,24 @@ public struct Keeper: Sendable {
         return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
                                remaining: remaining, unrestored: unrestored,
                                nextRenewal: Self.nextRenewal(declared: declared, table: after), stopped: stopped)
+    }
+
+    /// Completes an operation journaled and sent. When the registry cannot record it (the disk
+    /// full, the file made read-only meanwhile) the operation stays pending in the journal, so
+    /// the next reconcile resolves it by reading the gateway; the error says so.
+    func complete(_ id: Int64, _ outcome: OperationOutcome, action: String, key: MappingKey) throws {
+        do {
+            try registry.journalOutcome(id, outcome)
+        } catch let error as RegistryError {
+            throw RegistryError(error.kind, "\(action) \(key) reached the gateway but its outcome could not be recorded: \(error.message); "
+                                + "then `portkeeper reconcile` finds it on the gateway and records it")
+        }
+    }
+
+    /// What this keeper's command is doing, in a word, for the lock file: "reconcile", "add",
+    /// "watch" (the command line's first word that is not an option, after the program's name).
+    var activity: String? {
+        command.split(separator: " ").dropFirst().first { !$0.hasPrefix("-") }.map(String.init)
     }
 
     /// The soonest renewal among the declared mappings the table holds.

@@ -121,6 +121,9 @@ public struct Watcher: Sendable {
         var lastAnnouncement: (news: String, at: ContinuousClock.Instant)?
         // Set while the gateway is away: the delay before the next re-check.
         var away: Duration?
+        // A registry that waiting cannot mend (damaged, or replaced by a newer portkeeper's) ends
+        // the watch with its error instead of a retry every few minutes.
+        var fatal: RegistryError?
         loop: for await event in wakes {
             var reason = "check"
             switch event {
@@ -188,6 +191,10 @@ public struct Watcher: Sendable {
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
+                if let error = error as? RegistryError, Self.endsWatch(error) {
+                    fatal = error
+                    break loop
+                }
                 if let delay = Self.awayDelay(reason: reason, away: away, first: awayPoll) {
                     // It said it was leaving, or it announced itself and does not answer yet: not
                     // an error. Its next announcement wakes a check at once; until then, look
@@ -206,6 +213,7 @@ public struct Watcher: Sendable {
             }
         }
         await listener?.stop()
+        if let fatal { throw fatal }
         logger.info("stopped")
     }
 
@@ -224,6 +232,12 @@ public struct Watcher: Sendable {
         if reason == "byebye" { return false }
         guard let away else { return true }
         return away >= interval
+    }
+
+    /// Whether a registry error ends the watch: retrying cannot help a damaged file, another
+    /// program's, or a newer portkeeper's.
+    static func endsWatch(_ error: RegistryError) -> Bool {
+        [.corrupt, .notADatabase, .newerVersion].contains(error.kind)
     }
 
     /// What an announcement says, for telling a repeat from news.

@@ -28,15 +28,30 @@ func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ b
         throw error
     } catch {
         let message: String
+        var exitCode = ExitCode.failure
         if let error = error as? PortKeeperError {
             message = error.description
         } else if let error = error as? RegistryError {
             message = error.description
+            exitCode = registryExitCode(error.kind)
         } else {
             message = "\(Inspector.explain(error, doing: "the command"))"
         }
         FileHandle.standardError.write(Data("portkeeper: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
-        throw ExitCode.failure
+        throw exitCode
+    }
+}
+
+/// The exit codes of registry failures a script may want to tell apart (README, "Exit codes"),
+/// from sysexits.h so as not to collide with 0 ok, 1 error, 2 changes pending, 3 not in sync,
+/// 64 usage: 65 (EX_DATAERR) the registry is damaged; 75 (EX_TEMPFAIL) it is busy, try again;
+/// 78 (EX_CONFIG) it was written by a newer portkeeper. Every other failure exits 1.
+func registryExitCode(_ kind: RegistryError.Kind) -> ExitCode {
+    switch kind {
+    case .corrupt: ExitCode(65)
+    case .busy: ExitCode(75)
+    case .newerVersion: ExitCode(78)
+    default: .failure
     }
 }
 

@@ -8,8 +8,12 @@ struct RegistryArguments: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The registry file (default: $PORTKEEPER_DB, else $XDG_DATA_HOME/portkeeper/registry.sqlite).", valueName: "path"))
     var db: String?
 
-    func open() throws -> Registry {
-        try Registry(path: db ?? Registry.defaultPath())
+    /// Opens the registry; `beforeActing` (a command that may act on a router) also checks every
+    /// page of it first, so that a damaged registry is named before anything is sent.
+    func open(beforeActing: Bool = false) throws -> Registry {
+        let registry = try Registry(path: db ?? Registry.defaultPath())
+        if beforeActing { try registry.checkIntegrity() }
+        return registry
     }
 }
 
@@ -47,7 +51,7 @@ struct AddCommand: AsyncParsableCommand {
             let (client, port) = try DeclarationInput.target(to)
             let declared = DeclaredMapping(key: key, client: client, internalPort: port ?? key.externalPort,
                                            description: try DeclarationInput.description(description), leaseDuration: try DeclarationInput.lease(lease))
-            let keeper = discovery.keeper(try registry.open())
+            let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(gateway.gateway)
             let revision = try keeper.declare(declared, gatewayID: record.id)
             if let revision {
@@ -74,7 +78,7 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
             let key = try DeclarationInput.key(mapping)
-            let keeper = discovery.keeper(try registry.open())
+            let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try keeper.registry.resolveGateway(gateway.gateway)
             let revision = try keeper.undeclare(key, gatewayID: record.id)
             print("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
@@ -175,7 +179,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let keeper = discovery.keeper(try registry.open())
+            let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(gateway.gateway)
             let options = Planner.Options(prune: prune, force: force)
             if dryRun {
@@ -237,7 +241,7 @@ struct RollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let keeper = discovery.keeper(try registry.open())
+            let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let (newRevision, report) = try await keeper.rollback(to: revision, apply: !noApply)
             if let report {
                 print(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))

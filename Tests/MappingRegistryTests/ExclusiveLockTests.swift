@@ -65,7 +65,7 @@ import Synchronization
             }
             let waited = clock.now - start
             #expect(error?.kind == .busy)
-            #expect(error?.description == "another portkeeper is reconciling this registry (pid \(getpid())); try again later")
+            #expect(error?.description == "another portkeeper is reconciling this registry (pid \(getpid())); try again when it finishes")
             #expect(waited >= .milliseconds(300))
             #expect(waited < .seconds(20), "the 300 ms wait was not honoured")
             // The same Registry object conflicts with itself too: each call is one holder.
@@ -148,7 +148,7 @@ import Synchronization
             }
             let waited = clock.now - start
             #expect(error?.kind == .busy)
-            #expect(error?.description == "another portkeeper is reconciling this registry (pid \(holder.pid)); try again later")
+            #expect(error?.description == "another portkeeper is reconciling this registry (pid \(holder.pid)); try again when it finishes")
             #expect(waited >= .milliseconds(400))
             #expect(waited < .seconds(20), "the 400 ms wait was not honoured (the holder keeps it 30 s)")
         }

@@ -198,7 +198,8 @@ struct BadInputTests {
             for arguments in [["mappings"], ["mappings", "--json"], ["history"], ["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"],
                               ["remove", "9000/tcp"], ["reconcile"], ["plan"], ["rollback", "1"]] {
                 let result = try await registry.portkeeper(arguments)
-                expectOneLineRefusal(result, saying: "was written by a newer portkeeper (migration 9999_future_change unknown)", arguments)
+                // Its own exit code, 78 (EX_CONFIG), for scripts to tell "upgrade" from other failures.
+                expectOneLineRefusal(result, saying: "was written by a newer portkeeper (migration 9999_future_change unknown)", arguments, status: 78)
                 #expect(registry.files() == before, "\(arguments) changed the registry")
             }
             #expect(gateway.actionCount("AddPortMapping") == addsBefore)
@@ -321,11 +322,12 @@ func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying e
     #expect(try await registry.portkeeper(["history", "--json"]).stdout == history.stdout, sourceLocation: sourceLocation)
 }
 
-/// Status 1 and exactly one non-empty line on stderr, portkeeper's, containing `expected`.
-func expectOneLineRefusal(_ result: ProcessResult, saying expected: String, _ arguments: [String] = [],
+/// Status `status` (1 unless given: README's "Exit codes") and exactly one non-empty line on
+/// stderr, portkeeper's, containing `expected`.
+func expectOneLineRefusal(_ result: ProcessResult, saying expected: String, _ arguments: [String] = [], status: Int32 = 1,
                           sourceLocation: SourceLocation = #_sourceLocation) {
     let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-    #expect(result.status == 1, "\(arguments): exit \(result.status), stderr: \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.status == status, "\(arguments): exit \(result.status), stderr: \(result.stderr)", sourceLocation: sourceLocation)
     #expect(lines.count == 1, "\(arguments): stderr is not one line: \(result.stderr)", sourceLocation: sourceLocation)
     #expect(lines.first?.hasPrefix("portkeeper: error: ") == true, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
     #expect(lines.first?.contains(expected) == true, "\(arguments): expected “\(expected)” in: \(result.stderr)", sourceLocation: sourceLocation)

@@ -42,7 +42,7 @@ struct ConcurrencyTests {
         if result.status == 0 {
             #expect(!result.stderr.contains("error"), "\(name): \(result.stderr)", sourceLocation: sourceLocation)
         } else {
-            expectOneLineRefusal(result, saying: "another portkeeper is reconciling this registry", [name], sourceLocation: sourceLocation)
+            expectOneLineRefusal(result, saying: "another portkeeper is reconciling this registry", [name], status: 75, sourceLocation: sourceLocation)
         }
     }
 
@@ -160,11 +160,13 @@ struct ConcurrencyTests {
             try #require(fd >= 0)
             defer { close(fd) }
             try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
-            let pid = Array("\(getpid())\n".utf8)
+            let pid = Array("\(getpid())\nreconcile\n".utf8)
             _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
 
             let result = try await registry.portkeeper(["reconcile"], timeout: .seconds(120))
-            expectOneLineRefusal(result, saying: "another portkeeper is reconciling this registry (pid \(getpid()))")
+            // Exit 75 (EX_TEMPFAIL): busy, try again.
+            expectOneLineRefusal(result, saying: "another portkeeper is reconciling this registry (pid \(getpid()), reconcile); try again when it finishes",
+                                 status: 75)
             #expect(gateway.actionCount("AddPortMapping") == 0)
             #expect(try await registry.portkeeper(["history", "--json"]).stdout == history)
 
