@@ -88,7 +88,7 @@ public struct GatewayClient: Sendable {
         let (services, notes) = description.connectionServices(descriptionURL: descriptionURL)
         for note in notes { logger.debug("\(descriptionURL): \(note)") }
         guard !services.isEmpty else {
-            throw ProtocolViolation("\(descriptionURL) describes no usable WANIPConnection or WANPPPConnection service" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"))
+            throw ProtocolViolation(Self.noServiceMessage(descriptionURL, offered: description.serviceTypes, notes: notes))
         }
         let probes = policy == .always || services.count > 1
             ? await probe(services)
@@ -98,13 +98,25 @@ public struct GatewayClient: Sendable {
         }
         let root = description.root
         return Gateway(
-            udn: root.udn, friendlyName: root.friendlyName, manufacturer: root.manufacturer,
+            udn: description.identity(descriptionURL: descriptionURL), friendlyName: root.friendlyName, manufacturer: root.manufacturer,
             modelName: root.modelName, modelNumber: root.modelNumber, deviceType: root.deviceType,
             descriptionURL: descriptionURL, service: choice.probe.service, choiceReason: choice.reason,
             services: services, status: choice.probe.status, externalAddress: choice.probe.externalAddress,
             notes: notes + (choice.probe.failure.map { ["probing the chosen service failed: \($0)"] } ?? []),
             bootID: nil
         )
+    }
+
+    /// Why a description offers nothing to map ports on, naming the service types it does
+    /// offer (at most 12, each cut to 100 characters: they come from the gateway).
+    static func noServiceMessage(_ descriptionURL: GatewayURL, offered: [String], notes: [String]) -> String {
+        var message = "\(descriptionURL) offers no usable WANIPConnection or WANPPPConnection service"
+        let shown = offered.prefix(12).map { String($0.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(100).map(Character.init)) }
+        message += offered.isEmpty
+            ? "; the description lists no services at all"
+            : "; the description offers: " + shown.joined(separator: ", ") + (offered.count > 12 ? " and \(offered.count - 12) more" : "")
+        if !notes.isEmpty { message += " (\(notes.joined(separator: "; ")))" }
+        return message
     }
 
     /// Asks every service for its status and external address, concurrently.

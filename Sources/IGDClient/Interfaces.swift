@@ -40,3 +40,20 @@ public struct DiscoveryError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// The IPv4 subnets this machine is on.
+public enum LocalSubnets {
+    /// Every interface's IPv4 address and netmask, loopback included, each once. Empty when the
+    /// interfaces cannot be listed.
+    public static func current() -> [IPv4Subnet] {
+        var found: [IPv4Subnet] = []
+        for device in (try? System.enumerateDevices()) ?? [] {
+            guard let ip = device.address?.ipAddress, let address = IPv4Address(ip),
+                  let maskText = device.netmask?.ipAddress, let netmask = IPv4Address(maskText)
+            else { continue }
+            let subnet = IPv4Subnet(address: address, netmask: netmask)
+            if !found.contains(subnet) { found.append(subnet) }
+        }
+        return found
+    }
+}

@@ -58,8 +58,33 @@ public struct DeviceDescription: Sendable, Equatable {
         )
     }
 
-    /// Every WAN connection service in the device tree, with its control URL resolved
-    /// against URLBase when present, else against `descriptionURL`.
+    /// Every service type in the device tree, in document order, each once.
+    public var serviceTypes: [String] {
+        var seen: Set<String> = []
+        return root.allDevices.flatMap(\.services).map { $0.serviceType.trimmingXMLWhitespace() }.filter { seen.insert($0).inserted }
+    }
+
+    /// The identity a gateway is known by: the root device's UDN, trimmed.
+    ///
+    /// A description whose UDN is empty or only whitespace would merge every such router into
+    /// one registry entry, so it gets an identity derived from where it was read:
+    /// `uuid:no-udn-HOST` with HOST the description URL's IPv4 address. The host and not the
+    /// port: miniupnpd-style daemons pick a new port at each start, and the same router after a
+    /// restart must stay the same gateway; two routers never share a LAN address. The `uuid:`
+    /// prefix keeps it usable with `--gateway` like any UDN.
+    public func identity(descriptionURL: GatewayURL) -> String {
+        Self.identity(udn: root.udn, descriptionURL: descriptionURL)
+    }
+
+    /// See ``identity(descriptionURL:)``.
+    public static func identity(udn: String, descriptionURL: GatewayURL) -> String {
+        let trimmed = udn.trimmingXMLWhitespace()
+        return trimmed.isEmpty ? "uuid:no-udn-\(descriptionURL.host)" : trimmed
+    }
+
+    /// Every WAN connection service in the device tree (``WANService`` recognises
+    /// WANIPConnection and WANPPPConnection of any version and domain), with its control URL
+    /// resolved against URLBase when present, else against `descriptionURL`.
     ///
     /// A service whose control URL cannot be resolved or points off the gateway's own host
     /// is left out and its reason returned in `refused`.

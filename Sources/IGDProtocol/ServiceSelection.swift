@@ -27,15 +27,17 @@ public struct ServiceChoice: Sendable, Equatable {
 ///
 /// Routers like the NTT ADSL Modem-SV3 list several WANPPPConnection services of which one
 /// is up. As miniupnpc does, prefer a connected service, then one with a public external
-/// address, then the newest service type, then document order.
+/// address, then the preferred service type (``WANService/preferenceRank``: WANIPConnection:2,
+/// :1, WANPPPConnection:2, :1, then the DSL Forum's and other domains' variants), then
+/// document order.
 public enum ServiceSelection {
     public static func choose(_ probes: [ServiceProbe]) -> ServiceChoice? {
         guard !probes.isEmpty else { return nil }
-        let ranked = probes.enumerated().sorted { a, b in
-            let ka = (a.element.isConnected ? 0 : 1, a.element.hasPublicAddress ? 0 : 1, a.element.service.type, a.offset)
-            let kb = (b.element.isConnected ? 0 : 1, b.element.hasPublicAddress ? 0 : 1, b.element.service.type, b.offset)
-            return ka < kb
+        func key(_ probe: ServiceProbe, _ offset: Int) -> (Int, Int, Int, Int, Int, Int) {
+            let type = probe.service.type.preferenceRank
+            return (probe.isConnected ? 0 : 1, probe.hasPublicAddress ? 0 : 1, type.0, type.1, type.2, offset)
         }
+        let ranked = probes.enumerated().sorted { a, b in key(a.element, a.offset) < key(b.element, b.offset) }
         let chosen = ranked[0].element
         var reason: String
         if probes.count == 1 {

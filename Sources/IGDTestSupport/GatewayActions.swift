@@ -31,8 +31,8 @@ struct GatewayState: Sendable {
         case reply(FakeHTTPReply)
     }
 
-    /// Whether the service is an IGDv2 WAN*Connection:2 (AddAnyPortMapping, DeletePortMappingRange).
-    private var isVersion2: Bool { profile.serviceType.hasSuffix(":2") }
+    /// Whether the service is the IGDv2 WANIPConnection:2 (AddAnyPortMapping, DeletePortMappingRange).
+    private var isVersion2: Bool { profile.serviceType == "urn:schemas-upnp-org:service:WANIPConnection:2" }
 
     /// Performs `call` on the connection at `path`.
     mutating func perform(_ call: FakeSOAPRequest, path: String) -> Outcome {

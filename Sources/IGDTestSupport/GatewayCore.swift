@@ -48,8 +48,11 @@ final class GatewayCore: Sendable {
         }
         state.actionCounts[actionName, default: 0] += 1
 
+        // As strict routers do (Orange LiveBox, Huawei HG531): the exact advertised service
+        // type, in SOAPAction and as the action element's namespace, or 401 Invalid Action.
         guard let call, let header,
               header.serviceType == state.profile.serviceType,
+              call.actionNamespace == state.profile.serviceType,
               header.action == call.action
         else {
             return FakeSOAP.fault(code: 401)

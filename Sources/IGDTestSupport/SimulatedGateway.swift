@@ -18,10 +18,11 @@ public final class SimulatedGateway: Sendable {
     }
 
     /// Starts a gateway behaving as `profile`; with `ssdp`, also a responder answering searches
-    /// for it (its port is ``ssdpPort``).
-    public static func start(profile: Profile, ssdp: Bool = true) async throws -> SimulatedGateway {
+    /// for it (its port is ``ssdpPort``). `host` is the loopback address its HTTP server listens
+    /// on: two gateways on 127.0.0.1 and 127.0.0.2 are two routers on two LAN addresses.
+    public static func start(profile: Profile, ssdp: Bool = true, host: String = "127.0.0.1") async throws -> SimulatedGateway {
         let core = GatewayCore(profile: profile)
-        let server = try await FakeHTTPServer.start { request in
+        let server = try await FakeHTTPServer.start(host: host) { request in
             core.handle(request)
         }
         core.state.withLock { $0.baseURL = server.baseURL }

@@ -86,6 +86,43 @@ extension SimulatedGateway.Profile {
     }
 }
 
+extension SimulatedGateway.Profile {
+    /// An Orange LiveBox: the orange-livebox fixture (IGD:2, no URLBase), its one
+    /// `urn:schemas-upnp-org:service:WANPPPConnection:2` at /upnp/control/WANPPPConn1,
+    /// connected, fault 713 past the end of the mapping list. Strict like every simulated
+    /// gateway: any other service type in SOAPAction or the body's namespace answers 401.
+    public static func orangeLiveBox(externalIP: String = "203.0.113.7", initialMappings: [SimulatedGateway.Mapping] = []) throws -> SimulatedGateway.Profile {
+        SimulatedGateway.Profile(
+            descriptionXML: try Fixtures.string("orange-livebox/rootDesc.xml"),
+            descriptionPath: "/rootDesc.xml",
+            serviceType: "urn:schemas-upnp-org:service:WANPPPConnection:2",
+            controlPaths: ["/upnp/control/WANPPPConn1": .connected(externalIP: externalIP)],
+            udn: "uuid:0f6c2a10-4b7e-3d21-9a55-00000000b001",
+            supportsListOfPortMappings: false,
+            listEnd: .fault713,
+            initialMappings: initialMappings
+        )
+    }
+
+    /// A Huawei HG531: the huawei-hg531 fixture with its URLBase pointed at the fake server,
+    /// its one `urn:dslforum-org:service:WANPPPConnection:1` at /upnp/control/WANPPPConnection1,
+    /// connected, fault 713 past the end of the mapping list.
+    public static func huaweiHG531(externalIP: String = "203.0.113.7", initialMappings: [SimulatedGateway.Mapping] = []) throws -> SimulatedGateway.Profile {
+        let fixture = try Fixtures.string("huawei-hg531/rootDesc.xml")
+        let template = fixture.split(separator: "http://192.168.1.1:37215", omittingEmptySubsequences: false).joined(separator: "{{BASE}}")
+        return SimulatedGateway.Profile(
+            descriptionXML: template,
+            descriptionPath: "/desc/rootDesc.xml",
+            serviceType: "urn:dslforum-org:service:WANPPPConnection:1",
+            controlPaths: ["/upnp/control/WANPPPConnection1": .connected(externalIP: externalIP)],
+            udn: "uuid:7b1d0c3e-2f4a-4e55-8c6d-00000000c001",
+            supportsListOfPortMappings: false,
+            listEnd: .fault713,
+            initialMappings: initialMappings
+        )
+    }
+}
+
 /// The description of ``SimulatedGateway/Profile/noURLBase(externalIP:initialMappings:)``.
 private let noURLBaseDescription = """
     <?xml version="1.0"?>

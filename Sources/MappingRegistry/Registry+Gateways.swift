@@ -7,7 +7,12 @@ extension Registry {
     /// external address, BOOTID). Returns the record and what changed that history should tell:
     /// a new description URL (the gateway moved) or a new external address.
     public func recordGateway(_ observed: ObservedGateway, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
-        try writing { db in
+        // An empty UDN would key every such router to one record; the client gives them an
+        // identity of their own (DeviceDescription.identity), so one arriving here is a bug.
+        guard !observed.udn.allSatisfy(\.isWhitespace) else {
+            throw RegistryError.invalid("gateway \(observed.friendlyName) at \(observed.descriptionURL) has no UDN to be recorded by")
+        }
+        return try writing { db in
             let time = Storage.text(now)
             var changes: [Change] = []
             let existing = try GatewayRecord.fetch(db, udn: observed.udn)

@@ -46,6 +46,68 @@ public enum DeclarationInput {
         return (.address(address), port)
     }
 
+    /// Checks that `address` can be a port mapping's internal client: a unicast host on one of
+    /// `localSubnets` (this machine's interfaces), or anywhere unicast when `allowRemote` (the
+    /// user said so with `--allow-remote-client`: a host behind another router on the LAN).
+    ///
+    /// Refused whatever `allowRemote` says: 0.0.0.0/8 (unspecified, "this network"),
+    /// 127.0.0.0/8 (loopback: the router itself), 224.0.0.0/4 (multicast), 240.0.0.0/4
+    /// (reserved) with 255.255.255.255 (limited broadcast), and the network and directed
+    /// broadcast addresses of a local subnet. Pure: the CLI passes ``LocalSubnets/current()``.
+    /// - Throws: ``PortKeeperError`` naming the address and why.
+    public static func client(_ address: IPv4Address, localSubnets: [IPv4Subnet], allowRemote: Bool) throws {
+        let what = "--to \(address)"
+        if address == IPv4Address(255, 255, 255, 255) {
+            throw PortKeeperError("\(what) is the limited broadcast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
+        }
+        if address.isIn(IPv4Address(0, 0, 0, 0), prefixLength: 8) {
+            throw PortKeeperError("\(what) is an unspecified address (0.0.0.0/8), not a machine", hint: "leave out the host (--to :PORT) for this machine, or give another machine's LAN address")
+        }
+        if address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) {
+            throw PortKeeperError("\(what) is a loopback address: the router would send the traffic to itself", hint: "leave out the host (--to :PORT) for this machine")
+        }
+        if address.isIn(IPv4Address(224, 0, 0, 0), prefixLength: 4) {
+            throw PortKeeperError("\(what) is a multicast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
+        }
+        if address.isIn(IPv4Address(240, 0, 0, 0), prefixLength: 4) {
+            throw PortKeeperError("\(what) is in the reserved range 240.0.0.0/4, not a machine", hint: "give the LAN address of the machine the traffic should reach")
+        }
+        let lan = localSubnets.filter { !$0.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) }
+        for subnet in lan where subnet.hasBroadcast {
+            if address == subnet.broadcast {
+                throw PortKeeperError("\(what) is the broadcast address of the local subnet \(subnet), not one machine", hint: "give the LAN address of the machine the traffic should reach")
+            }
+            if address == subnet.network {
+                throw PortKeeperError("\(what) is the network address of the local subnet \(subnet), not a machine", hint: "give the LAN address of the machine the traffic should reach")
+            }
+        }
+        guard allowRemote || lan.contains(where: { $0.contains(address) }) else {
+            let subnets = lan.isEmpty ? "this machine is on no IPv4 subnet" : "this machine's subnets are " + lan.map(\.description).joined(separator: ", ")
+            throw PortKeeperError("\(what) is on none of this machine's subnets (\(subnets))",
+                                  hint: "check the address; if the machine is reachable through the router all the same, add --allow-remote-client")
+        }
+    }
+
+    /// The index of the first argument that is not valid UTF-8, or nil.
+    ///
+    /// Swift decodes argv into `CommandLine.arguments` replacing invalid UTF-8 with U+FFFD, so
+    /// the damage cannot be seen there: a description typed in a Latin-1 terminal would be stored
+    /// with U+FFFD in place of its letters. The CLI passes the raw bytes of argv instead, and
+    /// refuses. U+FFFD typed as such is valid UTF-8 and stays allowed.
+    public static func firstInvalidUTF8(_ arguments: [[UInt8]]) -> Int? {
+        arguments.firstIndex { String(validating: $0, as: UTF8.self) == nil }
+    }
+
+    /// Refuses an argument list with an argument that is not UTF-8 (see ``firstInvalidUTF8(_:)``).
+    /// - Throws: ``PortKeeperError`` naming the argument as decoded, U+FFFD marking the bad bytes.
+    public static func checkUTF8(_ arguments: [[UInt8]]) throws {
+        guard let index = firstInvalidUTF8(arguments) else { return }
+        let shown = String(decoding: arguments[index], as: UTF8.self).unicodeScalars
+            .map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16, uppercase: true))}" : String($0) }.joined()
+        throw PortKeeperError("argument '\(shown.prefix(80))' is not valid UTF-8 (shown with U+FFFD for the bad bytes)",
+                              hint: "type it in a UTF-8 terminal or locale")
+    }
+
     public static func lease(_ value: Int) throws -> UInt32 {
         guard (0...Int(maxLease)).contains(value) else {
             throw PortKeeperError("lease \(value) is outside 0...\(maxLease) seconds (0 asks for a permanent mapping)")
@@ -53,13 +115,25 @@ public enum DeclarationInput {
         return UInt32(value)
     }
 
+    /// A description the router can be sent and show: no control character (C0, DEL, C1 —
+    /// tab and newlines included, a router's one-line field has no use for them), nothing
+    /// XML 1.0 cannot carry (U+FFFE, U+FFFF), at most ``maxDescriptionBytes``.
     public static func description(_ text: String) throws -> String {
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw PortKeeperError("the description contains a control character")
+        if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            throw PortKeeperError("the description contains a control character (U+\(hex(bad)))")
+        }
+        if let bad = text.unicodeScalars.first(where: { !XMLEscaping.isRepresentable(String($0)) }) {
+            throw PortKeeperError("the description contains U+\(hex(bad)), which XML 1.0 cannot carry to the router")
         }
         guard text.utf8.count <= maxDescriptionBytes else {
             throw PortKeeperError("the description is \(text.utf8.count) bytes, over the \(maxDescriptionBytes)-byte limit")
         }
         return text
+    }
+
+    /// "0001", "FFFE": a scalar's code point as written after "U+".
+    private static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }

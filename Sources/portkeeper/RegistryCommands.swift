@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IGDClient
 import IGDProtocol
 import MappingRegistry
 import PortKeeper
@@ -14,6 +15,15 @@ struct RegistryArguments: ParsableArguments {
         let registry = try Registry(path: db ?? Registry.defaultPath())
         if beforeActing { try registry.checkIntegrity() }
         return registry
+    }
+}
+
+/// The bytes of argv as the process received them, before Swift decodes them into
+/// `CommandLine.arguments` (which replaces invalid UTF-8 with U+FFFD).
+func rawArguments() -> [[UInt8]] {
+    (0..<Int(CommandLine.argc)).map { index in
+        guard let pointer = CommandLine.unsafeArgv[index] else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
     }
 }
 
@@ -41,14 +51,20 @@ struct AddCommand: AsyncParsableCommand {
     var lease: Int = 0
     @Flag(name: .customLong("no-apply"), help: "Only declare; apply with `portkeeper reconcile`.")
     var noApply = false
+    @Flag(name: .customLong("allow-remote-client"), help: "Accept a --to host on none of this machine's subnets (one behind another router of the LAN).")
+    var allowRemoteClient = false
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
+            try DeclarationInput.checkUTF8(rawArguments())
             let key = try DeclarationInput.key(mapping)
             let (client, port) = try DeclarationInput.target(to)
+            if case .address(let address) = client {
+                try DeclarationInput.client(address, localSubnets: LocalSubnets.current(), allowRemote: allowRemoteClient)
+            }
             let declared = DeclaredMapping(key: key, client: client, internalPort: port ?? key.externalPort,
                                            description: try DeclarationInput.description(description), leaseDuration: try DeclarationInput.lease(lease))
             let keeper = discovery.keeper(try registry.open(beforeActing: true))

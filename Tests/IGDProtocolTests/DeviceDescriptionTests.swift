@@ -210,6 +210,8 @@ struct DeviceDescriptionTests {
         }
     }
 
+    /// A later version is recognised (UPnP versions are backward compatible) and kept as advertised;
+    /// the name part must match exactly, case included.
     @Test func onlyWANConnectionServicesAreReturnedAndTypesMatchExactly() throws {
         let desc = try DeviceDescription.parse(document(services: [
             ("urn:schemas-upnp-org:service:Layer3Forwarding:1", "l3f", "/ctl/L3F"),
@@ -219,8 +221,9 @@ struct DeviceDescriptionTests {
         ]))
         let (services, refused) = desc.connectionServices(descriptionURL: try url("http://10.0.0.1/rootDesc.xml"))
         #expect(refused.isEmpty)
-        #expect(services.map(\.serviceId) == ["padded"])
-        #expect(services.first?.controlURL.description == "http://10.0.0.1/ctl/IP1")
+        #expect(services.map(\.serviceId) == ["future", "padded"])
+        #expect(services.map(\.type.rawValue) == ["urn:schemas-upnp-org:service:WANIPConnection:3", "urn:schemas-upnp-org:service:WANIPConnection:1"])
+        #expect(services.last?.controlURL.description == "http://10.0.0.1/ctl/IP1")
     }
 
     // MARK: refusals

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import IGDProtocol
 
@@ -143,12 +144,99 @@ struct ServiceSelectionTests {
         #expect(ServiceSelection.choose([]) == nil)
     }
 
-    @Test func wanServicePreferenceOrder() {
-        #expect(WANService.allCases == [.ipConnection2, .ipConnection1, .pppConnection1])
-        #expect(WANService.ipConnection2 < .ipConnection1)
-        #expect(WANService.ipConnection1 < .pppConnection1)
-        #expect(!(WANService.pppConnection1 < .ipConnection2))
-        #expect([WANService.pppConnection1, .ipConnection2, .ipConnection1].sorted() == [.ipConnection2, .ipConnection1, .pppConnection1])
-        #expect(WANService.allCases.filter(\.isVersion2) == [.ipConnection2])
+    static let dslforumPPP1 = WANService(rawValue: "urn:dslforum-org:service:WANPPPConnection:1")!
+    static let dslforumIP1 = WANService(rawValue: "urn:dslforum-org:service:WANIPConnection:1")!
+
+    @Test("Service types rank WANIPConnection:2, :1, WANPPPConnection:2, :1, then the DSL Forum's")
+    func wanServicePreferenceOrder() {
+        let expected: [WANService] = [.ipConnection2, .ipConnection1, .pppConnection2, .pppConnection1, Self.dslforumIP1, Self.dslforumPPP1]
+        #expect(expected.reversed().sorted() == expected)
+        #expect([Self.dslforumPPP1, .pppConnection1, .ipConnection2, .pppConnection2].sorted() == [.ipConnection2, .pppConnection2, .pppConnection1, Self.dslforumPPP1])
+        #expect(WANService.searched == [.ipConnection2, .ipConnection1, .pppConnection1])
+        #expect(expected.filter(\.isVersion2) == [.ipConnection2])
+    }
+
+    @Test("With nothing connected, WANPPPConnection:2 wins over :1 and over the DSL Forum's, whatever the document order")
+    func newestPPPWinsWhenNothingElseDecides() throws {
+        let choice = try #require(ServiceSelection.choose([
+            Self.probe(Self.service(Self.dslforumPPP1, "/dsl"), "Disconnected", nil),
+            Self.probe(Self.service(.pppConnection1, "/ppp1"), "Disconnected", nil),
+            Self.probe(Self.service(.pppConnection2, "/ppp2"), "Disconnected", nil),
+        ]))
+        #expect(choice.probe.service.controlURL.target == "/ppp2")
+    }
+
+    @Test("A connected DSL Forum service beats a disconnected standard one")
+    func connectedBeatsTheNewerType() throws {
+        let choice = try #require(ServiceSelection.choose([
+            Self.probe(Self.service(.ipConnection2, "/ip2"), "Disconnected", nil),
+            Self.probe(Self.service(Self.dslforumPPP1, "/dsl"), "Connected", "8.8.8.8"),
+        ]))
+        #expect(choice.probe.service.type == Self.dslforumPPP1)
+    }
+
+    @Test("Two services of the same type keep document order")
+    func sameTypeKeepsDocumentOrder() throws {
+        let choice = try #require(ServiceSelection.choose([
+            Self.probe(Self.service(Self.dslforumPPP1, "/first"), "Connected", "8.8.8.8"),
+            Self.probe(Self.service(Self.dslforumPPP1, "/second"), "Connected", "8.8.8.8"),
+        ]))
+        #expect(choice.probe.service.controlURL.target == "/first")
+    }
+}
+
+@Suite("WANService: a WAN connection service recognised by name, kept as advertised")
+struct WANServiceTests {
+    @Test("Recognised whatever the domain and version; the advertised text is kept exactly", arguments: [
+        ("urn:schemas-upnp-org:service:WANIPConnection:1", WANService.Kind.ip, "schemas-upnp-org", 1),
+        ("urn:schemas-upnp-org:service:WANIPConnection:2", .ip, "schemas-upnp-org", 2),
+        ("urn:schemas-upnp-org:service:WANPPPConnection:1", .ppp, "schemas-upnp-org", 1),
+        ("urn:schemas-upnp-org:service:WANPPPConnection:2", .ppp, "schemas-upnp-org", 2),
+        ("urn:dslforum-org:service:WANPPPConnection:1", .ppp, "dslforum-org", 1),
+        ("urn:dslforum-org:service:WANIPConnection:1", .ip, "dslforum-org", 1),
+        ("urn:schemas-upnp-org:service:WANIPConnection:3", .ip, "schemas-upnp-org", 3),
+    ])
+    func recognised(text: String, kind: WANService.Kind, domain: String, version: Int) throws {
+        let service = try #require(WANService(rawValue: text))
+        #expect(service.rawValue == text)
+        #expect(service.kind == kind)
+        #expect(service.domain == domain)
+        #expect(service.version == version)
+    }
+
+    @Test("Whitespace around the advertised type is trimmed")
+    func trimmed() throws {
+        #expect(WANService(rawValue: "\n  urn:dslforum-org:service:WANPPPConnection:1 \t")?.rawValue == "urn:dslforum-org:service:WANPPPConnection:1")
+    }
+
+    @Test("Other services and malformed types are not WAN connection services", arguments: [
+        "urn:schemas-upnp-org:service:Layer3Forwarding:1",
+        "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1",
+        "urn:dslforum-org:service:WANDSLLinkConfig:1",
+        "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1",
+        "urn:schemas-upnp-org:service:WANIPConnection",
+        "urn:schemas-upnp-org:service:WANIPConnection:",
+        "urn:schemas-upnp-org:service:WANIPConnection:0",
+        "urn:schemas-upnp-org:service:WANIPConnection:-1",
+        "urn:schemas-upnp-org:service:WANIPConnection:1:2",
+        "urn:schemas-upnp-org:service:WANIPConnection:99999",
+        "urn:schemas-upnp-org:device:WANIPConnection:1",
+        "urn::service:WANIPConnection:1",
+        "urn:a b:service:WANIPConnection:1",
+        "urn:schemas-upnp-org:service:wanipconnection:1",
+        "WANIPConnection:1",
+        "",
+    ])
+    func notRecognised(text: String) {
+        #expect(WANService(rawValue: text) == nil)
+    }
+
+    @Test("Encodes as the advertised text and decodes back, the DSL Forum's included")
+    func codableRoundTrip() throws {
+        let service = try #require(WANService(rawValue: "urn:dslforum-org:service:WANPPPConnection:1"))
+        let data = try JSONEncoder().encode([service])
+        #expect(String(decoding: data, as: UTF8.self) == #"["urn:dslforum-org:service:WANPPPConnection:1"]"#)
+        #expect(try JSONDecoder().decode([WANService].self, from: data) == [service])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([WANService].self, from: Data(#"["urn:x:service:Layer3Forwarding:1"]"#.utf8)) }
     }
 }

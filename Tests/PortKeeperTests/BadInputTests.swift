@@ -1,4 +1,6 @@
 import Foundation
+import IGDClient
+import IGDProtocol
 import IGDTestSupport
 import PortKeeper
 import Testing
@@ -60,6 +62,28 @@ struct BadInputTests {
             cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", to], expected: "internal port '\(port)' is not a number from 1 to 65535"))
         }
 
+        // --to a host that cannot be a mapping's client (issue 7 §3b), with or without the
+        // flag that accepts a host on no local subnet.
+        for flag in [[], ["--allow-remote-client"]] {
+            for (host, why) in [("0.0.0.0", "is an unspecified address"), ("0.1.2.3", "is an unspecified address"),
+                                ("255.255.255.255", "is the limited broadcast address"), ("224.0.0.1", "is a multicast address"),
+                                ("239.255.255.250", "is a multicast address"), ("127.0.0.1", "is a loopback address"),
+                                ("127.1.2.3", "is a loopback address"), ("240.0.0.1", "is in the reserved range")] {
+                cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", host + ":80"] + flag, expected: "--to \(host) \(why)"))
+            }
+            // The directed broadcast and network address of this machine's own subnet.
+            if let lan = localLAN {
+                cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", lan.broadcast.description] + flag,
+                                     expected: "--to \(lan.broadcast) is the broadcast address of the local subnet \(lan)"))
+                cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", lan.network.description] + flag,
+                                     expected: "--to \(lan.network) is the network address of the local subnet \(lan)"))
+            }
+        }
+        // A host on none of this machine's subnets, unless the user says so; also with
+        // --no-apply: nothing is stored.
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", remoteHost.description], expected: "--to \(remoteHost) is on none of this machine's subnets"))
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--to", "\(remoteHost):80", "--no-apply"], expected: "add --allow-remote-client"))
+
         // --lease outside 0...604800, written either way.
         cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease=-1"], expected: "lease -1 is outside 0...604800 seconds"))
         cases.append(BadCase(arguments: ["add", "8080/tcp", "--lease", "604801"], expected: "lease 604801 is outside 0...604800 seconds"))
@@ -69,6 +93,12 @@ struct BadInputTests {
         // --description with a control character, or longer than the limit (in UTF-8 bytes).
         for text in ["a\u{1}b", "a\nb", "line\r", "tab\there", "a\u{7F}b", "a\u{85}b", "\u{1B}[31mred"] {
             cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", text], expected: "the description contains a control character"))
+        }
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", "a\u{1}b"], expected: "control character (U+0001)"))
+        // Noncharacters XML 1.0 cannot carry: refused before anything is stored or sent.
+        for (text, code) in [("a\u{FFFE}b", "FFFE"), ("\u{FFFF}", "FFFF"), ("web \u{FFFE}", "FFFE")] {
+            cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", text], expected: "the description contains U+\(code), which XML 1.0 cannot carry"))
+            cases.append(BadCase(arguments: ["add", "8080/tcp", "--no-apply", "--description", text], expected: "U+\(code)"))
         }
         let limit = DeclarationInput.maxDescriptionBytes
         cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", String(repeating: "x", count: limit + 1)],
@@ -92,13 +122,24 @@ struct BadInputTests {
         }
 
         // A declared key with another target: refused, saying it is declared.
-        cases.append(BadCase(arguments: ["add", "9000/tcp", "--to", "192.168.1.77"], expected: "9000/tcp is already declared for this host:9000"))
+        cases.append(BadCase(arguments: ["add", "9000/tcp", "--to", "192.168.1.77", "--allow-remote-client"], expected: "9000/tcp is already declared for this host:9000"))
         cases.append(BadCase(arguments: ["add", "9000/tcp", "--to", ":9009", "--no-apply"], expected: "9000/tcp is already declared for this host:9000"))
-        cases.append(BadCase(arguments: ["add", "9001/udp", "--to", "192.168.1.50:9012"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
-        cases.append(BadCase(arguments: ["add", "9001/UDP", "--to", "192.168.1.51:9011", "--description", "game"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
+        cases.append(BadCase(arguments: ["add", "9001/udp", "--to", "192.168.1.50:9012", "--allow-remote-client"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
+        cases.append(BadCase(arguments: ["add", "9001/UDP", "--to", "192.168.1.51:9011", "--allow-remote-client", "--description", "game"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
         cases.append(BadCase(arguments: ["add", "9001/udp", "--description", "game"], expected: "9001/udp is already declared for 192.168.1.50:9011"))
         return cases
     }()
+
+    /// A documentation address (RFC 5737) on none of this machine's subnets (some test machines
+    /// do sit on a TEST-NET).
+    static let remoteHost: IPv4Address = {
+        let subnets = LocalSubnets.current()
+        return [IPv4Address(198, 51, 100, 9), IPv4Address(203, 0, 113, 9), IPv4Address(192, 0, 2, 9)]
+            .first { address in !subnets.contains { $0.contains(address) } }!
+    }()
+
+    /// This machine's first non-loopback subnet with a broadcast address, if any.
+    static let localLAN: IPv4Subnet? = LocalSubnets.current().first { $0.hasBroadcast && !$0.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) }
 
     @Test("refused with one line; registry bytes, -wal bytes, mappings and history unchanged", arguments: cases)
     func refused(_ bad: BadCase) async throws {
@@ -108,6 +149,35 @@ struct BadInputTests {
             // Refused before anything was sent: no mapping was added or deleted.
             #expect(gateway.actionCount("AddPortMapping") == before["AddPortMapping", default: 0])
             #expect(gateway.actionCount("DeletePortMapping") == before["DeletePortMapping", default: 0])
+        }
+    }
+
+    /// argv bytes that are not UTF-8 reach Swift as U+FFFD; `add` reads the raw argv and
+    /// refuses them. A shell's printf makes the bytes (ProcessRunner only passes Strings).
+    @Test("a description that is not UTF-8 in argv is refused in one line, nothing stored", arguments: [
+        #"a\377b"#, #"caf\351"#, #"\300\200"#, #"\355\240\200 lone surrogate"#,
+    ])
+    func invalidUTF8Description(printfBytes: String) async throws {
+        try await withSeededRegistry("utf8") { registry, gateway in
+            let before = registry.files()
+            let adds = gateway.actionCount("AddPortMapping")
+            let script = #"exec "$0" add 8080/tcp --description "$(printf '"# + printfBytes + #"')" --db "$1""#
+            let result = try await ProcessRunner.run("/bin/sh", ["-c", script, try Products.path("portkeeper"), registry.path], timeout: .seconds(90))
+            expectOneLineRefusal(result, saying: "is not valid UTF-8")
+            #expect(registry.files() == before)
+            #expect(gateway.actionCount("AddPortMapping") == adds)
+        }
+    }
+
+    @Test("a --to host on this machine's own subnet is accepted without any flag")
+    func clientOnTheLocalSubnetIsAccepted() async throws {
+        let lan = try #require(Self.localLAN, "this machine has no IPv4 subnet with a broadcast address besides loopback")
+        // A host of the subnet other than this machine, its network and its broadcast address.
+        let host = [lan.network.value + 1, lan.network.value + 2].map(IPv4Address.init(value:)).first { $0 != lan.address }!
+        try await withSeededRegistry("lanhost") { registry, _ in
+            let result = try await registry.portkeeper(["add", "8082/tcp", "--to", "\(host):80", "--no-apply"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try await registry.mappings().contains { $0.externalPort == 8082 && $0.internalClient == host.description })
         }
     }
 
@@ -141,7 +211,7 @@ struct BadInputTests {
             #expect(mapping.internalClient == "this-host" && mapping.internalPort == 9000)
             #expect(declared.count == 2)
 
-            let game = try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--description", "renamed game"])
+            let game = try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "renamed game"])
             #expect(game.status == 0, "\(game.stderr)\n\(game.stdout)")
             #expect(gateway.mappings.contains { $0.externalPort == 9001 && $0.description == "renamed game" })
         }
@@ -290,7 +360,8 @@ func withSeededRegistry(_ label: String, _ body: (ScratchRegistry, SimulatedGate
         let registry = try ScratchRegistry(label)
         defer { registry.remove() }
         try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply", "--gateway", gateway.descriptionURL]).check()
-        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--description", "game", "--no-apply"]).check()
+        // 192.168.1.50 is on none of this machine's subnets (the gateway is on loopback): said so.
+        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "game", "--no-apply"]).check()
         try await registry.portkeeper(["reconcile"]).check()
         try #require(gateway.mappings.count == 2)
         try await body(registry, gateway)

@@ -1,0 +1,28 @@
+/// An interface's IPv4 address with its netmask: the subnet it is on.
+public struct IPv4Subnet: Sendable, Hashable, CustomStringConvertible {
+    /// The interface's own address.
+    public var address: IPv4Address
+    public var netmask: IPv4Address
+
+    public init(address: IPv4Address, netmask: IPv4Address) {
+        self.address = address
+        self.netmask = netmask
+    }
+
+    /// The number of leading one bits of the netmask (a non-contiguous mask counts its leading ones).
+    public var prefixLength: Int { (~netmask.value).leadingZeroBitCount }
+
+    public var network: IPv4Address { IPv4Address(value: address.value & netmask.value) }
+    public var broadcast: IPv4Address { IPv4Address(value: address.value | ~netmask.value) }
+
+    /// Whether the subnet has a network and a broadcast address apart from its hosts (RFC 3021:
+    /// a /31 has neither, a /32 is one host).
+    public var hasBroadcast: Bool { prefixLength <= 30 }
+
+    public func contains(_ other: IPv4Address) -> Bool {
+        other.value & netmask.value == address.value & netmask.value
+    }
+
+    /// "192.168.1.0/24".
+    public var description: String { "\(network)/\(prefixLength)" }
+}
