@@ -81,12 +81,20 @@ public enum ProcessRunner {
     ) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
+                slots.wait()
+                defer { slots.signal() }
                 continuation.resume(with: Result {
                     try runBlocking(executable, arguments, environment: environment, stdin: stdin, timeout: timeout)
                 })
             }
         }
     }
+
+    /// How many processes ``run(_:_:environment:stdin:timeout:)`` runs at once; the rest wait
+    /// their turn (their timeout counts from their start). A parameterized test of a hundred
+    /// command lines would otherwise start a hundred processes on two cores at once, and the
+    /// in-process fakes they talk to would answer later than the programs' own deadlines.
+    static let slots = DispatchSemaphore(value: 2 * max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     /// ``run(_:_:environment:stdin:timeout:)`` blocking the calling thread; for `defer` blocks
     /// and other synchronous clean-up.
