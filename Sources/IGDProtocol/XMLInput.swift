@@ -175,7 +175,7 @@ enum XMLDeclaration {
             else { throw malformed("unexpected '\(name.prefix(20))'") }
             switch name {
             case "version":
-                guard value.hasPrefix("1."), value.count > 2, value.dropFirst(2).allSatisfy(\.isASCIIDigit) else {
+                guard value == "1.0" else {
                     throw malformed("version '\(value.prefix(20))'")
                 }
             case "encoding":

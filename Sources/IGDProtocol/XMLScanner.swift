@@ -261,8 +261,9 @@ struct XMLScanner {
     private mutating func processingInstruction() throws {
         i += 2
         let target = name(try scanName("processing instruction target"))
-        guard target.lowercased() != "xml" else {
-            throw malformed("XML declaration or reserved target 'xml' not at the start of the document")
+        // Names starting with "xml" are reserved (§2.6); "xml" itself is the declaration.
+        guard !target.lowercased().hasPrefix("xml") || ["xml-stylesheet", "xml-model"].contains(target) else {
+            throw malformed("processing instruction target '\(shown(target))' is reserved (an XML declaration must come first)")
         }
         if !starts(with: "?>") {
             guard skipSpace() else { throw malformed("expected whitespace after <?\(shown(target))") }
