@@ -132,7 +132,7 @@ struct XMLScanner {
             throw malformed("end tag </\(shown(name(nameRange)))> does not match <\(shown(name(open.name)))>")
         }
         i += 1
-        open.element.text = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        open.element.text = Self.trimmed(text)
         text = open.parentText
         attach(open.element)
     }
@@ -187,9 +187,12 @@ struct XMLScanner {
         }
         try appendText(bytes[start..<i])
         if i < bytes.count, bytes[i] == ascii("&") {
-            var scalar: [UInt8] = []
-            Self.appendUTF8(try reference(), to: &scalar)
-            try appendText(scalar[...])
+            let encoded = UTF8.encode(try reference())!
+            textBytes += encoded.count
+            guard textBytes <= limits.maxTextBytes else {
+                throw ProtocolViolation("XML document has more than \(limits.maxTextBytes) bytes of text (line \(line))")
+            }
+            text.append(contentsOf: encoded)
         }
     }
 
@@ -233,18 +236,17 @@ struct XMLScanner {
             return scalar
         }
         guard peek(0).map(Self.isNameStartByte) == true else { throw malformed("'&' not starting a reference") }
-        let entity = name(try scanName("entity name"))
-        guard peek(0) == ascii(";") else { throw malformed("reference &\(shown(entity)) not closed by ';'") }
+        let entity = try scanName("entity name")
+        guard peek(0) == ascii(";") else { throw malformed("reference &\(shown(name(entity))) not closed by ';'") }
         i += 1
-        switch entity {
-        case "lt": return "<"
-        case "gt": return ">"
-        case "amp": return "&"
-        case "apos": return "'"
-        case "quot": return "\""
-        default: throw malformed("reference to undeclared entity &\(shown(entity));")
+        for (spelling, scalar) in Self.predefined where bytes[entity].elementsEqual(spelling.utf8) {
+            return scalar
         }
+        throw malformed("reference to undeclared entity &\(shown(name(entity)));")
     }
+
+    /// XML 1.0 §4.6.
+    private static let predefined: [(String, Unicode.Scalar)] = [("lt", "<"), ("gt", ">"), ("amp", "&"), ("apos", "'"), ("quot", "\"")]
 
     // MARK: skipped markup
 
@@ -329,6 +331,22 @@ struct XMLScanner {
     }
 
     // MARK: helpers
+
+    /// The text decoded and trimmed of whitespace and newlines as Foundation defines them
+    /// (`CharacterSet.whitespacesAndNewlines`), looking only at the ends.
+    static func trimmed(_ utf8: [UInt8]) -> String {
+        guard let head = utf8.first, let tail = utf8.last else { return "" }
+        func asciiSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        if head < 0x80, tail < 0x80, !asciiSpace(head), !asciiSpace(tail) {
+            return String(decoding: utf8, as: UTF8.self)
+        }
+        let scalars = String(decoding: utf8, as: UTF8.self).unicodeScalars
+        let space = CharacterSet.whitespacesAndNewlines
+        guard let first = scalars.firstIndex(where: { !space.contains($0) }),
+              let last = scalars.lastIndex(where: { !space.contains($0) })
+        else { return "" }
+        return String(scalars[first...last])
+    }
 
     private static func digit(_ byte: UInt8, hex: Bool) -> UInt32? {
         switch byte {

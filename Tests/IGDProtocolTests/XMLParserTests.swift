@@ -250,6 +250,14 @@ struct XMLParserTests {
         #expect(violation(text) != nil)
     }
 
+    @Test("Text is trimmed exactly as Foundation trims whitespace and newlines", arguments: [
+        "", " ", " a ", "\u{85}a\u{2028}", "\u{A0}\u{3000}x y\u{2029}", "\u{FEFF}x\u{FEFF}", " \u{301}x", "a\u{200B}",
+        "\t\n\u{B}\u{C}\r x", "x\u{1680}", "サーバ", " \u{1F600} ",
+    ])
+    func trimmingMatchesFoundation(text: String) {
+        #expect(XMLScanner.trimmed(Array(text.utf8)) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     // MARK: limits
 
     @Test func deepNestingIsRefusedAtTheCapNotByRecursion() {
