@@ -175,7 +175,8 @@ enum XMLDeclaration {
             else { throw malformed("unexpected '\(name.prefix(20))'") }
             switch name {
             case "version":
-                guard value == "1.0" else {
+                // What FoundationXML (libxml2) accepted: 1.0 and 1.1, nothing else.
+                guard value == "1.0" || value == "1.1" else {
                     throw malformed("version '\(value.prefix(20))'")
                 }
             case "encoding":

@@ -175,14 +175,14 @@ struct XMLParserTests {
         "<?xml encoding=\"UTF-8\"?><r/>", "<?xml version=\"2.0\"?><r/>", "<?xml version='1.0' standalone='maybe'?><r/>",
         "<?xml version=\"1.0\" version=\"1.0\"?><r/>", "<?xml version=\"1.0\"encoding=\"UTF-8\"?><r/>",
         "<?xml standalone=\"yes\" version=\"1.0\"?><r/>", "<?xml version=\"1.0\" encoding=\"UTF 8\"?><r/>",
-        "<?xml version=\"1.0\"", "<?xml version=1.0?><r/>", "<?xml version=\"1.1\"?><r/>", "<?xml version=\"1.01\"?><r/>",
+        "<?xml version=\"1.0\"", "<?xml version=1.0?><r/>", "<?xml version=\"1.01\"?><r/>", "<?xml version=\"2.0\"?><r/>",
     ])
     func badDeclarations(text: String) {
         #expect(violation(text) != nil)
     }
 
     @Test("Legal XML declarations are accepted", arguments: [
-        "<?xml version=\"1.0\"?><r/>", "<?xml version='1.0' encoding='utf-8'?><r/>", "<?xml version=\"1.0\" ?><r/>",
+        "<?xml version=\"1.0\"?><r/>", "<?xml version='1.0' encoding='utf-8'?><r/>", "<?xml version=\"1.0\" ?><r/>", "<?xml version=\"1.1\"?><r/>",
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<r/>", "<?xml\tversion = \"1.0\"\n?><r/>",
         "<?xml version=\"1.0\" encoding=\"US-ASCII\"?><r/>",
     ])
