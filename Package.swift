@@ -69,6 +69,7 @@ let package = Package(
         .target(
             name: "IGDTestSupport",
             dependencies: [
+                "IGDProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
