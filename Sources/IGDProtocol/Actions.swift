@@ -71,17 +71,20 @@ public enum Actions {
         public var index: Int
         public init(index: Int) { self.index = index }
         public var arguments: [SOAPRequest.Argument] { [.init("NewPortMappingIndex", String(index))] }
+        /// - Throws: ``ProtocolViolation`` for an entry that does not make sense; use
+        ///   ``decodeChecked(_:)`` for the typed ``InvalidPortMappingEntry``.
         public func decode(_ response: SOAPResponse) throws -> PortMappingEntry {
-            PortMappingEntry(
-                remoteHost: response.values["NewRemoteHost"] ?? "",
-                externalPort: try response.port("NewExternalPort"),
-                protocol: try response.transportProtocol("NewProtocol"),
-                internalPort: try response.port("NewInternalPort"),
-                internalClient: response.values["NewInternalClient"] ?? "",
-                enabled: try response.boolean("NewEnabled"),
-                description: response.values["NewPortMappingDescription"] ?? "",
-                leaseDuration: (try? response.integer("NewLeaseDuration")) ?? 0
-            )
+            do {
+                return try decodeChecked(response)
+            } catch let invalid as InvalidPortMappingEntry {
+                throw invalid.asViolation
+            }
+        }
+
+        /// - Throws: ``InvalidPortMappingEntry`` naming what does not make sense.
+        public func decodeChecked(_ response: SOAPResponse) throws -> PortMappingEntry {
+            try PortMappingEntry.checked(response.values, action: Self.name, index: index,
+                                         descriptionField: "NewPortMappingDescription", leaseField: "NewLeaseDuration")
         }
     }
 
@@ -99,14 +102,12 @@ public enum Actions {
             [.init("NewRemoteHost", remoteHost), .init("NewExternalPort", String(externalPort)), .init("NewProtocol", `protocol`.rawValue)]
         }
         public func decode(_ response: SOAPResponse) throws -> PortMappingEntry {
-            PortMappingEntry(
-                remoteHost: remoteHost, externalPort: externalPort, protocol: `protocol`,
-                internalPort: try response.port("NewInternalPort"),
-                internalClient: try response.string("NewInternalClient"),
-                enabled: try response.boolean("NewEnabled"),
-                description: response.values["NewPortMappingDescription"] ?? "",
-                leaseDuration: (try? response.integer("NewLeaseDuration")) ?? 0
-            )
+            do {
+                return try PortMappingEntry.checked(response.values, action: Self.name, index: nil, descriptionField: "NewPortMappingDescription",
+                                                    leaseField: "NewLeaseDuration", key: (remoteHost, externalPort, `protocol`))
+            } catch let invalid as InvalidPortMappingEntry {
+                throw invalid.asViolation
+            }
         }
     }
 
@@ -226,16 +227,11 @@ public enum PortListing {
                 action: "GetListOfPortMappings",
                 values: Dictionary(element.children.map { ($0.name, $0.text) }, uniquingKeysWith: { first, _ in first })
             )
-            return PortMappingEntry(
-                remoteHost: fields.values["NewRemoteHost"] ?? "",
-                externalPort: try fields.port("NewExternalPort"),
-                protocol: try fields.transportProtocol("NewProtocol"),
-                internalPort: try fields.port("NewInternalPort"),
-                internalClient: try fields.string("NewInternalClient"),
-                enabled: try fields.boolean("NewEnabled"),
-                description: fields.values["NewDescription"] ?? "",
-                leaseDuration: (try? fields.integer("NewLeaseTime")) ?? 0
-            )
+            do {
+                return try PortMappingEntry.checked(fields.values, action: fields.action, index: nil, descriptionField: "NewDescription", leaseField: "NewLeaseTime")
+            } catch let invalid as InvalidPortMappingEntry {
+                throw invalid.asViolation
+            }
         }
     }
 }
