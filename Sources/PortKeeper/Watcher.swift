@@ -172,6 +172,8 @@ public struct Watcher: Sendable {
                 log(report, reason: reason)
                 if record.controlURL != before { await listen() }
                 if report.stopped { break loop }
+                // It stopped answering mid-way: back off as for any failure.
+                if let unreachable = report.unreachable { throw unreachable }
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
