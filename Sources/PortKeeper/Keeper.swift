@@ -284,7 +284,7 @@ public struct Keeper: Sendable {
         /// The operations not sent because the gateway had stopped answering.
         public var notSent: [MappingKey] = []
         /// Every operation that failed, each in one line with what to try.
-        public var failures: [PortKeeperError] = []
+        public var failures: [(key: MappingKey, error: PortKeeperError)] = []
         /// Entries of the gateway's table that make no sense: ignored, never acted on.
         public var ignored: [InvalidPortMappingEntry] = []
         /// Everything asked for was done.
@@ -367,7 +367,7 @@ public struct Keeper: Sendable {
         var done: [Change] = []
         var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
         var written: [MappingKey: String] = [:]
-        var failures: [PortKeeperError] = []
+        var failures: [(key: MappingKey, error: PortKeeperError)] = []
         // Once the gateway stops answering, nothing more is sent to it.
         var unreachable: (any Error)?
         var notSent: [MappingKey] = []
@@ -378,7 +378,7 @@ public struct Keeper: Sendable {
             let (result, error) = await outcome(body)
             if let error {
                 if Self.meansUnreachable(error) { unreachable = error }
-                failures.append(Failure.explain(error, doing: "\(action) \(key) on \(gateway.friendlyName)"))
+                failures.append((key, Failure.explain(error, doing: "\(action) \(key) on \(gateway.friendlyName)")))
             }
             return result
         }

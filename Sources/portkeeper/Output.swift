@@ -40,7 +40,9 @@ enum Problems {
         warn(ignored: report.ignored, on: name)
         // The failure that made the gateway unreachable is told by the last line.
         let failures = report.unreachable == nil ? report.failures : Array(report.failures.dropLast())
-        for failure in failures { error(failure.description) }
+        // An entry of another program not re-created is told once, below.
+        let unrestored = Set(report.unrestored.map { MappingKey($0.entry) })
+        for failure in failures where !unrestored.contains(failure.key) { error(failure.error.description) }
         for conflict in report.remaining.conflicts where report.unreachable == nil {
             error("\(conflict.declared.key) on \(name) is held by another client, \(Render.entry(conflict.holder)); replace it with --force, or choose another port")
         }

@@ -51,7 +51,7 @@ extension Render {
             lines.append("  conflict      \(conflict.declared.key) held by \(entry(conflict.holder)); replace it with --force")
         }
         for (entry, outcome) in report.unrestored {
-            lines.append("  not restored  \(MappingKey(entry)) \(self.entry(entry)): the gateway answered \(outcome)"
+            lines.append("  not restored  \(MappingKey(entry)) \(self.entry(entry)): \(outcome)"
                 + (entry.internalClient.isEmpty ? " (the router's own entry, with no internal client, cannot be re-created over UPnP)" : ""))
         }
         let head = report.revision.map { "revision \($0): " } ?? ""
