@@ -99,7 +99,7 @@ public struct GatewayClient: Sendable {
         do {
             description = try DeviceDescription.parse(response.body)
         } catch let violation as ProtocolViolation {
-            throw ProtocolViolation("the device description at \(descriptionURL) is unusable: \(violation)")
+            throw ProtocolViolation("the device description at \(descriptionURL) is not usable: \(violation)")
         }
         let (services, notes) = description.connectionServices(descriptionURL: descriptionURL)
         for note in notes { logger.debug("\(descriptionURL): \(note)") }

@@ -25,7 +25,7 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         switch (kind, action, limit) {
         case (.timeout, let action?, let limit?):
-            return "the gateway at \(url) did not answer \(action) within \(limit.secondsText) (\(detail))"
+            return "the gateway at \(url) did not answer \(action) within \(limit.secondsText)"
         case (.connectTimeout, let action?, let limit?):
             return "the gateway at \(url) did not accept a connection within \(limit.secondsText) (for \(action))"
         case (_, let action?, _):

@@ -99,9 +99,10 @@ public enum Failure {
             #/\(?[A-Za-z.]+ErrorDomain (?:error|Code=?) ?-?\d+\.?\)?/#,
         ]
         for pattern in patterns {
-            text = text.replacing(pattern, with: "unreadable")
+            text = text.replacing(pattern, with: "")
         }
-        text = text.replacing("unreadable unreadable", with: "unreadable").replacing("\n", with: " ")
+        // What is left around the removed text: "malformed XML (, line 1)" → "malformed XML (line 1)".
+        text = text.replacing("(, ", with: "(").replacing(" ()", with: "").replacing("()", with: "").replacing("\n", with: " ")
         return text
     }
 }

@@ -68,7 +68,8 @@ public struct Inspector: Sendable {
         do {
             return try await client.describe(url, probe: policy)
         } catch {
-            throw Self.explain(error, doing: "reading the gateway description at \(url)")
+            // Said once: most of these errors name the URL themselves.
+            throw Self.explain(error, doing: "\(error)".contains(url.description) ? "reading the gateway description" : "reading the gateway description at \(url)")
         }
     }
 
@@ -76,7 +77,7 @@ public struct Inspector: Sendable {
         let waited = Double(discovery.window.components.seconds) + Double(discovery.window.components.attoseconds) / 1e18
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
-            let failures = result.failures.map { "\($0.location): \($0.reason)" }.joined(separator: "; ")
+            let failures = result.failures.map { "\($0.location): \(Failure.clean($0.reason))" }.joined(separator: "; ")
             return PortKeeperError("a device answered but is not a usable gateway: \(failures)", hint: "check the router's UPnP settings, or give another description URL with --location")
         }
         if case .udn(let udn) = reference, !result.gateways.isEmpty {

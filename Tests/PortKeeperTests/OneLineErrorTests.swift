@@ -125,6 +125,19 @@ struct OneLineErrorTests {
         }
     }
 
+    @Test("A description that is not XML: one line, without Foundation's error text", arguments: ["<root><unclosed></root>", "plain words, no markup", "<a><b></a>"])
+    func descriptionNotXML(body: String) async throws {
+        try await withGateway { gateway in
+            let registry = try ScratchRegistry("notxml")
+            defer { registry.remove() }
+            gateway.override(path: gateway.profile.descriptionPath, reply: .text(200, body))
+            let result = try await registry.portkeeper(["discover", "--location", gateway.descriptionURL])
+            expectOneLineRefusal(result, saying: "the device description at \(gateway.descriptionURL) is not usable")
+            #expect(!result.stderr.contains("ErrorDomain"), "\(result.stderr)")
+            #expect(!result.stderr.contains("operation could"), "\(result.stderr)")
+        }
+    }
+
     @Test("A description URL that answers an HTML login page says so in one line")
     func htmlLoginPage() async throws {
         try await withGateway { gateway in
