@@ -562,10 +562,6 @@ public struct Keeper: Sendable {
         return false
     }
 
-    func readTable(_ service: ConnectionService) async throws -> [PortMappingEntry] {
-        try await client.portMappings(on: service).entries
-    }
-
     /// Reads the table and remembers how the gateway answered (whether GetListOfPortMappings
     /// works, how its list ends), writing only when that is news.
     func readTable(_ service: ConnectionService, learningFor gateway: GatewayRecord) async throws -> PortMappingTable {

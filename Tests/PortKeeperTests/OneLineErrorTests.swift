@@ -138,6 +138,18 @@ struct OneLineErrorTests {
         }
     }
 
+    @Test("--deadline bounds the whole command and the error names the deadline that ran out")
+    func commandDeadline() async throws {
+        try await withGateway { gateway in
+            let registry = try ScratchRegistry("deadline")
+            defer { registry.remove() }
+            gateway.override(path: "/ctl/IPConn", reply: .hang)
+            let result = try await registry.portkeeper(["list", "--gateway", gateway.descriptionURL, "--deadline", "1"])
+            expectOneLineRefusal(result, saying: "list did not finish within 1 s (it ran out during GetListOfPortMappings)")
+            #expect(result.stderr.contains("--deadline"), "\(result.stderr)")
+        }
+    }
+
     @Test("A description URL that answers an HTML login page says so in one line")
     func htmlLoginPage() async throws {
         try await withGateway { gateway in
