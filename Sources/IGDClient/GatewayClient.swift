@@ -214,7 +214,8 @@ public struct GatewayClient: Sendable {
         var note: String?
         if service.type.isVersion2 {
             do {
-                return PortMappingTable(entries: try await listOfPortMappings(on: service, within: within), method: .listOfPortMappings, note: nil)
+                let (entries, invalid) = try await checkedListOfPortMappings(on: service, within: within)
+                return PortMappingTable(entries: entries, method: .listOfPortMappings, note: nil, invalid: invalid)
             } catch let error as UPnPError {
                 note = "GetListOfPortMappings failed (\(error)); walked the entries instead"
             } catch let error as ProtocolViolation {
@@ -228,29 +229,39 @@ public struct GatewayClient: Sendable {
     }
 
     /// IGDv2 listing, one request per protocol unless a page comes back full.
+    /// Entries that make no sense are left out (``portMappings(on:)`` keeps them apart).
     public func listOfPortMappings(on service: ConnectionService, within deadline: Deadline? = nil) async throws -> [PortMappingEntry] {
+        try await checkedListOfPortMappings(on: service, within: deadline).entries
+    }
+
+    func checkedListOfPortMappings(on service: ConnectionService, within deadline: Deadline?) async throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
         let deadline = deadline ?? earliest("listing the gateway's mappings", listingTime)
         let pageSize = 1000
         var entries: [PortMappingEntry] = []
+        var invalid: [InvalidPortMappingEntry] = []
         for proto in TransportProtocol.allCases {
             var start: UInt16 = 1
             while true {
                 let page: [PortMappingEntry]
+                var answered = 0
                 do {
                     let action = Actions.GetListOfPortMappings(startPort: start, protocol: proto, numberOfPorts: pageSize)
-                    page = try action.decode(try await call(action, on: service, within: deadline))
+                    let checked = try action.decodeChecked(try await call(action, on: service, within: deadline))
+                    page = checked.entries
+                    invalid += checked.invalid
+                    answered = checked.entries.count + checked.invalid.count
                 } catch let error as UPnPError where error.code == UPnPError.portMappingNotFound {
                     page = []
                 }
                 entries += page.filter { $0.protocol == proto && $0.externalPort >= start }
-                guard entries.count <= maxEntries else {
+                guard entries.count + invalid.count <= maxEntries else {
                     throw ProtocolViolation("gateway lists more than \(maxEntries) mappings")
                 }
-                guard page.count >= pageSize, let last = page.map(\.externalPort).max(), last >= start, last < 65535 else { break }
+                guard answered >= pageSize, let last = page.map(\.externalPort).max(), last >= start, last < 65535 else { break }
                 start = last + 1
             }
         }
-        return entries
+        return (entries, invalid)
     }
 
     /// Reads entries by index until the gateway says the list ended: 713 as the spec says,

@@ -135,8 +135,15 @@ public enum Actions {
                 .init("NewNumberOfPorts", String(numberOfPorts)),
             ]
         }
+        /// - Throws: ``ProtocolViolation`` also for an entry that does not make sense; use
+        ///   ``decodeChecked(_:)`` to have those set apart.
         public func decode(_ response: SOAPResponse) throws -> [PortMappingEntry] {
             try PortListing.parse(Array(try response.string("NewPortListing").utf8))
+        }
+
+        /// The entries that make sense, and those that do not as ``InvalidPortMappingEntry``.
+        public func decodeChecked(_ response: SOAPResponse) throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
+            try PortListing.parseChecked(Array(try response.string("NewPortListing").utf8))
         }
     }
 
@@ -217,21 +224,31 @@ extension PortMappingEntry {
 
 /// The `PortMappingList` document GetListOfPortMappings returns in NewPortListing.
 public enum PortListing {
+    /// - Throws: ``ProtocolViolation`` for a document that is not a PortMappingList, and for
+    ///   the first entry that does not make sense.
     public static func parse(_ bytes: [UInt8]) throws -> [PortMappingEntry] {
+        let checked = try parseChecked(bytes)
+        if let first = checked.invalid.first { throw first.asViolation }
+        return checked.entries
+    }
+
+    /// The entries that make sense, and those that do not, set apart.
+    /// - Throws: ``ProtocolViolation`` for a document that is not a PortMappingList.
+    public static func parseChecked(_ bytes: [UInt8]) throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
         let list = try XMLTree.parse(bytes)
         guard list.name == "PortMappingList" else {
             throw ProtocolViolation("NewPortListing's root is <\(list.name)>, not <PortMappingList>")
         }
-        return try list.children.filter { $0.name == "PortMappingEntry" }.map { element in
-            let fields = SOAPResponse(
-                action: "GetListOfPortMappings",
-                values: Dictionary(element.children.map { ($0.name, $0.text) }, uniquingKeysWith: { first, _ in first })
-            )
+        var entries: [PortMappingEntry] = []
+        var invalid: [InvalidPortMappingEntry] = []
+        for element in list.children where element.name == "PortMappingEntry" {
+            let values = Dictionary(element.children.map { ($0.name, $0.text) }, uniquingKeysWith: { first, _ in first })
             do {
-                return try PortMappingEntry.checked(fields.values, action: fields.action, index: nil, descriptionField: "NewDescription", leaseField: "NewLeaseTime")
-            } catch let invalid as InvalidPortMappingEntry {
-                throw invalid.asViolation
+                entries.append(try PortMappingEntry.checked(values, action: "GetListOfPortMappings", index: nil, descriptionField: "NewDescription", leaseField: "NewLeaseTime"))
+            } catch let error as InvalidPortMappingEntry {
+                invalid.append(error)
             }
         }
+        return (entries, invalid)
     }
 }

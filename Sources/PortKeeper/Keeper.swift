@@ -242,7 +242,9 @@ public struct Keeper: Sendable {
         if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
             for proto in Set(declared.map(\.key.protocol)).sorted(by: { $0.rawValue < $1.rawValue }) {
                 do {
-                    seen += try await client.perform(Actions.GetListOfPortMappings(protocol: proto), on: service)
+                    // Entries that make no sense are ignored here as in the planner.
+                    let action = Actions.GetListOfPortMappings(protocol: proto)
+                    seen += try action.decodeChecked(try await client.call(action, on: service, within: client.deadline)).entries
                 } catch let error as UPnPError where error.code == UPnPError.portMappingNotFound {
                     continue
                 }

@@ -271,6 +271,13 @@ struct ActionsTests {
         }
     }
 
+    @Test func parseCheckedSetsSenselessEntriesApart() throws {
+        let checked = try PortListing.parseChecked(listing(entryXML() + entryXML(port: "9090", client: "x.y") + entryXML(port: "9091", client: nil)))
+        #expect(checked.entries.count == 1)
+        #expect(checked.invalid.map(\.problems) == [["internal client 'x.y' is not an IPv4 address"], ["no NewInternalClient"]])
+        #expect(checked.invalid.first?.summary.hasPrefix("9090/TCP → x.y:9090") == true)
+    }
+
     @Test("Listings that are not a PortMappingList are refused", arguments: [
         "", "not xml", "<p:Other xmlns:p=\"urn:x\"/>", "<!DOCTYPE p [<!ENTITY a \"b\">]><PortMappingList/>",
     ])
