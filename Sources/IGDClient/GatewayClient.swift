@@ -86,7 +86,7 @@ public struct GatewayClient: Sendable {
     /// chooses one.
     /// - Throws: ``TransportError``, ``ProtocolViolation`` (including "no WAN connection service").
     public func describe(_ descriptionURL: GatewayURL, probe policy: ProbePolicy = .always) async throws -> Gateway {
-        let response = try await exchange("the device description", within: deadline) {
+        let response = try await exchange("the device description", within: deadline, naming: false) {
             try await http.get(descriptionURL, limits: $0)
         }
         if Self.looksLikeHTML(response) {
@@ -176,7 +176,9 @@ public struct GatewayClient: Sendable {
 
     /// One HTTP exchange within the limits cut to `deadline`: a timeout that is the deadline's
     /// becomes ``DeadlineExceeded``; any other transport failure names `action`.
-    func exchange(_ action: String, within deadline: Deadline?, _ body: (HTTPLimits) async throws -> HTTPResponse) async throws -> HTTPResponse {
+    /// - Parameter naming: whether a transport error names `action` (a GET of the description
+    ///   is told well enough by its URL).
+    func exchange(_ action: String, within deadline: Deadline?, naming: Bool = true, _ body: (HTTPLimits) async throws -> HTTPResponse) async throws -> HTTPResponse {
         if let deadline, deadline.hasPassed { throw deadline.exceeded(during: action) }
         do {
             return try await body(limits.fitting(deadline))
@@ -184,7 +186,7 @@ public struct GatewayClient: Sendable {
             if let deadline, deadline.hasPassed, [.timeout, .connectTimeout].contains(error.kind) {
                 throw deadline.exceeded(during: action)
             }
-            error.action = action
+            if naming { error.action = action }
             throw error
         }
     }

@@ -46,7 +46,8 @@ enum Problems {
         for conflict in report.remaining.conflicts where report.unreachable == nil {
             error("\(conflict.declared.key) on \(name) is held by another client, \(Render.entry(conflict.holder)); replace it with --force, or choose another port")
         }
-        for (entry, outcome) in report.unrestored {
+        // Those not sent are counted in the gateway's own line.
+        for (entry, outcome) in report.unrestored where outcome != Keeper.notSentReason {
             error("\(MappingKey(entry)) of another program was not re-created on \(name): \(outcome)")
         }
         if let unreachable = report.unreachable {
