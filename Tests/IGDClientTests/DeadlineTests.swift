@@ -29,6 +29,16 @@ extension AgainstFakes {
             }
         }
 
+        @Test("A deadline extended for more work keeps its name and says its new length")
+        func extendedDeadline() {
+            let start = ContinuousClock.now
+            let deadline = Deadline("reconcile", in: .seconds(60), from: start).extended(by: .seconds(15))
+            #expect(deadline.instant == start.advanced(by: .seconds(75)))
+            #expect(deadline.exceeded(during: "AddPortMapping").description == "reconcile did not finish within 75 s (it ran out during AddPortMapping)")
+            #expect(!deadline.hasPassed)
+            #expect(Deadline("list", in: .zero, from: start).hasPassed)
+        }
+
         @Test("A request's own deadline names the action and the time in its error")
         func requestDeadlineNamesTheAction() async throws {
             try await withGateway(.igdv2()) { gateway in
