@@ -52,10 +52,6 @@ struct DiscoveryArguments: ParsableArguments {
         client.deadline = Deadline(CommandLine.arguments.dropFirst().first ?? "portkeeper", in: length)
         return client
     }
-
-    func inspector() -> Inspector {
-        Inspector(client: client(), discovery: options)
-    }
 }
 
 struct GatewayArgument: ParsableArguments {

@@ -25,7 +25,10 @@ struct TwoGatewaysTests {
         let (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
         defer { GatewayBehaviourTests.remove(path) }
         do {
-            let keeper = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: responder.port), command: "test")
+            // A generous window: the search still ends 200 ms after the first answer.
+            var discovery = GatewayBehaviourTests.loopbackDiscovery(port: responder.port)
+            discovery.window = .seconds(20)
+            let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
             let error = await #expect(throws: PortKeeperError.self) { try await keeper.gateway(nil) }
             let text = error?.description ?? ""
             #expect(text.hasPrefix("2 gateways answered: "), "\(text)")
