@@ -165,11 +165,17 @@ struct ReconcileJSON: Encodable {
     var revision: Int64?
     var inSync: Bool
     var changes: [ChangeJSON]
+    /// Why nothing more was sent to the gateway, when it stopped answering.
+    var stoppedAnswering: String?
+    /// The operations not sent because of that ("8080/tcp").
+    var notSent: [String]?
     init(_ report: Keeper.ReconcileReport) {
         gateway = report.gateway.udn
         revision = report.revision
         inSync = report.inSync
         changes = report.changes.map(ChangeJSON.init)
+        stoppedAnswering = report.unreachable?.description
+        notSent = report.unreachable == nil ? nil : report.notSent.map(\.description)
     }
 }
 
