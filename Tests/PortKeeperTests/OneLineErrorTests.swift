@@ -150,7 +150,9 @@ struct OneLineErrorTests {
             defer { registry.remove() }
             gateway.override(path: "/ctl/IPConn", reply: .hang)
             let result = try await registry.portkeeper(["list", "--gateway", gateway.descriptionURL, "--deadline", "1"])
-            expectOneLineRefusal(result, saying: "list did not finish within 1 s (it ran out during GetListOfPortMappings)")
+            // On an idle machine it runs out during GetListOfPortMappings; on a busy one maybe
+            // while still reading the description. Either way the command's deadline is named.
+            expectOneLineRefusal(result, saying: "list did not finish within 1 s (it ran out during ")
             #expect(result.stderr.contains("--deadline"), "\(result.stderr)")
         }
     }

@@ -28,7 +28,10 @@ struct TwoGatewaysTests {
             // A generous window: the search still ends 200 ms after the first answer.
             var discovery = GatewayBehaviourTests.loopbackDiscovery(port: responder.port)
             discovery.window = .seconds(20)
-            let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
+            // Generous limits too: the probes that learn the external addresses must not time
+            // out on a busy machine.
+            let client = GatewayClient(limits: HTTPLimits(connectTimeout: .seconds(10), readTimeout: .seconds(20), deadline: .seconds(20)))
+            let keeper = Keeper(registry: registry, client: client, discovery: discovery, command: "test")
             let error = await #expect(throws: PortKeeperError.self) { try await keeper.gateway(nil) }
             let text = error?.description ?? ""
             #expect(text.hasPrefix("2 gateways answered: "), "\(text)")
