@@ -40,6 +40,9 @@ public struct PortMappingTable: Sendable, Equatable {
     /// How the list ended, for the walk ("713 SpecifiedArrayIndexInvalid", "HTTP 500"), or
     /// why the v2 listing was not used.
     public var note: String?
+    /// Entries that make no sense (no client, a client that is not an address, a lease that
+    /// is not a number…): left out of `entries`, to be shown as warnings and never acted on.
+    public var invalid: [InvalidPortMappingEntry] = []
 }
 
 /// An action the chosen service does not offer (a v2 action on a v1 service).

@@ -10,6 +10,12 @@ public struct GatewayClient: Sendable {
     public var limits: HTTPLimits
     /// The most entries a listing reads before stopping.
     public var maxEntries = 4096
+    /// The longest a whole listing may take, however many entries the gateway has.
+    public var listingTime: Duration = .seconds(60)
+    /// When the whole command must be done: every request is cut short to fit, and one that
+    /// would start after it fails with ``DeadlineExceeded``. Nil: each request has only its
+    /// own limits.
+    public var deadline: Deadline?
     let logger: Logger
 
     public init(
@@ -80,11 +86,21 @@ public struct GatewayClient: Sendable {
     /// chooses one.
     /// - Throws: ``TransportError``, ``ProtocolViolation`` (including "no WAN connection service").
     public func describe(_ descriptionURL: GatewayURL, probe policy: ProbePolicy = .always) async throws -> Gateway {
-        let response = try await http.get(descriptionURL, limits: limits)
+        let response = try await exchange("the device description", within: deadline, naming: false) {
+            try await http.get(descriptionURL, limits: $0)
+        }
+        if Self.looksLikeHTML(response) {
+            throw ProtocolViolation("\(descriptionURL) returned an HTML page, not a UPnP device description (a login page?)")
+        }
         guard response.status == 200 else {
             throw ProtocolViolation("device description at \(descriptionURL) answered HTTP \(response.status)")
         }
-        let description = try DeviceDescription.parse(response.body)
+        let description: DeviceDescription
+        do {
+            description = try DeviceDescription.parse(response.body)
+        } catch let violation as ProtocolViolation {
+            throw ProtocolViolation("the device description at \(descriptionURL) is not usable: \(violation)")
+        }
         let (services, notes) = description.connectionServices(descriptionURL: descriptionURL)
         for note in notes { logger.debug("\(descriptionURL): \(note)") }
         guard !services.isEmpty else {
@@ -148,27 +164,72 @@ public struct GatewayClient: Sendable {
     /// - Throws: `UPnPError` for device faults, ``TransportError``, `ProtocolViolation`,
     ///   `UnexpectedHTTPStatus`, ``ActionUnavailable``.
     public func perform<A: IGDAction>(_ action: A, on service: ConnectionService) async throws -> A.Response {
+        try action.decode(try await call(action, on: service, within: deadline))
+    }
+
+    /// Sends one action and reads its answer's envelope, within `deadline` (and the limits).
+    /// - Throws: as ``perform(_:on:)``, and ``DeadlineExceeded`` once `deadline` ran out.
+    public func call<A: IGDAction>(_ action: A, on service: ConnectionService, within deadline: Deadline?) async throws -> SOAPResponse {
         if A.requiresVersion2 && !service.type.isVersion2 {
             throw ActionUnavailable(action: A.name, service: service.type)
         }
         let request = action.request(serviceType: service.type.rawValue)
-        let response = try await http.post(
-            service.controlURL,
-            headers: [("Content-Type", "text/xml; charset=\"utf-8\""), ("SOAPAction", request.soapActionHeader)],
-            body: try request.envelope(),
-            limits: limits
-        )
-        let decoded = try SOAPResponse.decode(action: A.name, status: response.status, body: response.body)
-        return try action.decode(decoded)
+        let envelope = try request.envelope()
+        let response = try await exchange(A.name, within: deadline) { limits in
+            try await http.post(
+                service.controlURL,
+                headers: [("Content-Type", "text/xml; charset=\"utf-8\""), ("SOAPAction", request.soapActionHeader)],
+                body: envelope,
+                limits: limits
+            )
+        }
+        return try SOAPResponse.decode(action: A.name, status: response.status, body: response.body)
+    }
+
+    /// One HTTP exchange within the limits cut to `deadline`: a timeout that is the deadline's
+    /// becomes ``DeadlineExceeded``; any other transport failure names `action`.
+    /// - Parameter naming: whether a transport error names `action` (a GET of the description
+    ///   is told well enough by its URL).
+    func exchange(_ action: String, within deadline: Deadline?, naming: Bool = true, _ body: (HTTPLimits) async throws -> HTTPResponse) async throws -> HTTPResponse {
+        if let deadline, deadline.hasPassed { throw deadline.exceeded(during: action) }
+        do {
+            return try await body(limits.fitting(deadline))
+        } catch var error as TransportError {
+            if let deadline, deadline.hasPassed, [.timeout, .connectTimeout].contains(error.kind) {
+                throw deadline.exceeded(during: action)
+            }
+            if naming { error.action = action }
+            throw error
+        }
+    }
+
+    /// An HTML page where XML was expected: a router's login or error page.
+    static func looksLikeHTML(_ response: HTTPResponse) -> Bool {
+        if let type = response.header("Content-Type")?.lowercased(), type.contains("text/html") { return true }
+        let start = response.body.prefix(512).drop { [0x20, 0x09, 0x0a, 0x0d, 0xef, 0xbb, 0xbf].contains($0) }
+        let head = String(decoding: start.prefix(64), as: UTF8.self).lowercased()
+        return head.hasPrefix("<!doctype html") || head.hasPrefix("<html")
+    }
+
+    /// The earlier of the command's deadline and a fresh one of `length` for `what`.
+    func earliest(_ what: String, _ length: Duration) -> Deadline {
+        let own = Deadline(what, in: length)
+        guard let deadline, deadline.instant < own.instant else { return own }
+        return deadline
     }
 
     /// The gateway's whole mapping table: GetListOfPortMappings where the service is v2 and
     /// it answers, else the GetGenericPortMappingEntry walk.
+    ///
+    /// The whole listing must be done within ``listingTime`` (and the command's deadline): a
+    /// gateway that answers slowly, or forever, ends it with ``DeadlineExceeded``.
     public func portMappings(on service: ConnectionService) async throws -> PortMappingTable {
+        let within = earliest("listing the gateway's mappings", listingTime)
         var note: String?
         if service.type.isVersion2 {
             do {
-                return PortMappingTable(entries: try await listOfPortMappings(on: service), method: .listOfPortMappings, note: nil)
+                let (entries, invalid) = try await checkedListOfPortMappings(on: service, within: within)
+                return PortMappingTable(entries: entries, method: .listOfPortMappings, note: nil, invalid: invalid)
             } catch let error as UPnPError {
                 note = "GetListOfPortMappings failed (\(error)); walked the entries instead"
             } catch let error as ProtocolViolation {
@@ -176,48 +237,84 @@ public struct GatewayClient: Sendable {
             }
             if let note { logger.debug("\(service.controlURL): \(note)") }
         }
-        var table = try await genericEntryWalk(on: service)
+        var table = try await genericEntryWalk(on: service, within: within)
         if let note { table.note = [note, table.note].compactMap { $0 }.joined(separator: "; ") }
         return table
     }
 
     /// IGDv2 listing, one request per protocol unless a page comes back full.
-    public func listOfPortMappings(on service: ConnectionService) async throws -> [PortMappingEntry] {
+    /// Entries that make no sense are left out (``portMappings(on:)`` keeps them apart).
+    public func listOfPortMappings(on service: ConnectionService, within deadline: Deadline? = nil) async throws -> [PortMappingEntry] {
+        try await checkedListOfPortMappings(on: service, within: deadline).entries
+    }
+
+    func checkedListOfPortMappings(on service: ConnectionService, within deadline: Deadline?) async throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
+        let deadline = deadline ?? earliest("listing the gateway's mappings", listingTime)
         let pageSize = 1000
         var entries: [PortMappingEntry] = []
+        var invalid: [InvalidPortMappingEntry] = []
         for proto in TransportProtocol.allCases {
             var start: UInt16 = 1
             while true {
                 let page: [PortMappingEntry]
+                var answered = 0
                 do {
-                    page = try await perform(Actions.GetListOfPortMappings(startPort: start, protocol: proto, numberOfPorts: pageSize), on: service)
+                    let action = Actions.GetListOfPortMappings(startPort: start, protocol: proto, numberOfPorts: pageSize)
+                    let checked = try action.decodeChecked(try await call(action, on: service, within: deadline))
+                    page = checked.entries
+                    invalid += checked.invalid
+                    answered = checked.entries.count + checked.invalid.count
                 } catch let error as UPnPError where error.code == UPnPError.portMappingNotFound {
                     page = []
                 }
                 entries += page.filter { $0.protocol == proto && $0.externalPort >= start }
-                guard entries.count <= maxEntries else {
+                guard entries.count + invalid.count <= maxEntries else {
                     throw ProtocolViolation("gateway lists more than \(maxEntries) mappings")
                 }
-                guard page.count >= pageSize, let last = page.map(\.externalPort).max(), last >= start, last < 65535 else { break }
+                guard answered >= pageSize, let last = page.map(\.externalPort).max(), last >= start, last < 65535 else { break }
                 start = last + 1
             }
         }
-        return entries
+        return (entries, invalid)
     }
 
     /// Reads entries by index until the gateway says the list ended: 713 as the spec says,
     /// or 714, 402, or an HTTP 500 without a fault, as real routers do.
-    public func genericEntryWalk(on service: ConnectionService) async throws -> PortMappingTable {
-        var entries: [PortMappingEntry] = []
+    ///
+    /// An entry that makes no sense is kept apart in ``PortMappingTable/invalid``. A gateway
+    /// that answers an index with exactly an answer it gave before (it ignores the index) never
+    /// ends its list: that is a ``ProtocolViolation``, as is a list longer than ``maxEntries``.
+    public func genericEntryWalk(on service: ConnectionService, within deadline: Deadline? = nil) async throws -> PortMappingTable {
+        let deadline = deadline ?? earliest("listing the gateway's mappings", listingTime)
+        var table = PortMappingTable(entries: [], method: .genericEntryWalk, note: nil)
+        var seen: [[String: String]: Int] = [:]
         for index in 0..<maxEntries {
+            let action = Actions.GetGenericPortMappingEntry(index: index)
+            let response: SOAPResponse
             do {
-                entries.append(try await perform(Actions.GetGenericPortMappingEntry(index: index), on: service))
+                response = try await call(action, on: service, within: deadline)
             } catch let error as UPnPError where [UPnPError.specifiedArrayIndexInvalid, UPnPError.noSuchEntryInArray, UPnPError.invalidArgs].contains(error.code) {
-                return PortMappingTable(entries: entries, method: .genericEntryWalk, note: "list ended with \(error)")
+                table.note = "list ended with \(error)"
+                return table
             } catch let error as UnexpectedHTTPStatus where error.status == 500 {
-                return PortMappingTable(entries: entries, method: .genericEntryWalk, note: "list ended with HTTP 500 and no fault")
+                table.note = "list ended with HTTP 500 and no fault"
+                return table
+            }
+            if let earlier = seen[response.values] {
+                throw ProtocolViolation("the gateway answered GetGenericPortMappingEntry \(index) with exactly its answer to \(earlier) (\(Self.entrySummary(response.values))): its list would never end")
+            }
+            seen[response.values] = index
+            do {
+                table.entries.append(try action.decodeChecked(response))
+            } catch let invalid as InvalidPortMappingEntry {
+                logger.debug("\(service.controlURL): \(invalid)")
+                table.invalid.append(invalid)
             }
         }
         throw ProtocolViolation("gateway lists more than \(maxEntries) mappings")
+    }
+
+    static func entrySummary(_ values: [String: String]) -> String {
+        InvalidPortMappingEntry(action: "", index: nil, fields: values, problems: []).summary
     }
 }

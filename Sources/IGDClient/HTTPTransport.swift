@@ -62,7 +62,7 @@ public struct HTTPTransport: Sendable {
         let readTimeout = limits.readTimeout
 
         let deadlineTask = eventLoop.scheduleTask(in: .nanoseconds(limits.deadline.nanoseconds)) {
-            promise.fail(TransportError(.timeout, url: urlText, "no complete answer within \(limits.deadline.secondsText)"))
+            promise.fail(TransportError(.timeout, url: urlText, "no complete answer within \(limits.deadline.secondsText)", limit: limits.deadline))
         }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
@@ -113,7 +113,7 @@ public struct HTTPTransport: Sendable {
 
     static func connectFailure(_ error: any Error, url: String, timeout: Duration) -> TransportError {
         if case ChannelError.connectTimeout = error {
-            return TransportError(.connectTimeout, url: url, "no connection within \(timeout.secondsText)")
+            return TransportError(.connectTimeout, url: url, "no connection within \(timeout.secondsText)", limit: timeout)
         }
         let text = "\(error)"
         if text.contains("refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
@@ -145,7 +145,7 @@ private final class ResponseCollector: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            finish(context, .failure(TransportError(.timeout, url: url, "sent nothing for \(readTimeout.secondsText)")))
+            finish(context, .failure(TransportError(.timeout, url: url, "sent nothing for \(readTimeout.secondsText)", limit: readTimeout)))
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -9,14 +9,31 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     public let kind: Kind
     public let url: String
     public let detail: String
+    /// The time that ran out, for the timeouts.
+    public let limit: Duration?
+    /// The SOAP action (or "the description") the request was for, when known.
+    public var action: String?
 
-    public init(_ kind: Kind, url: String, _ detail: String) {
+    public init(_ kind: Kind, url: String, _ detail: String, limit: Duration? = nil, action: String? = nil) {
         self.kind = kind
         self.url = url
         self.detail = detail
+        self.limit = limit
+        self.action = action
     }
 
-    public var description: String { "\(url): \(detail)" }
+    public var description: String {
+        switch (kind, action, limit) {
+        case (.timeout, let action?, let limit?):
+            return "the gateway at \(url) did not answer \(action) within \(limit.secondsText)"
+        case (.connectTimeout, let action?, let limit?):
+            return "the gateway at \(url) did not accept a connection within \(limit.secondsText) (for \(action))"
+        case (_, let action?, _):
+            return "\(action) to \(url): \(detail)"
+        default:
+            return "\(url): \(detail)"
+        }
+    }
 
     /// The gateway is gone or moved (refused, unreachable, no answer): worth rediscovering.
     public var suggestsGatewayMoved: Bool {

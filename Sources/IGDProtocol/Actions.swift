@@ -71,17 +71,20 @@ public enum Actions {
         public var index: Int
         public init(index: Int) { self.index = index }
         public var arguments: [SOAPRequest.Argument] { [.init("NewPortMappingIndex", String(index))] }
+        /// - Throws: ``ProtocolViolation`` for an entry that does not make sense; use
+        ///   ``decodeChecked(_:)`` for the typed ``InvalidPortMappingEntry``.
         public func decode(_ response: SOAPResponse) throws -> PortMappingEntry {
-            PortMappingEntry(
-                remoteHost: response.values["NewRemoteHost"] ?? "",
-                externalPort: try response.port("NewExternalPort"),
-                protocol: try response.transportProtocol("NewProtocol"),
-                internalPort: try response.port("NewInternalPort"),
-                internalClient: response.values["NewInternalClient"] ?? "",
-                enabled: try response.boolean("NewEnabled"),
-                description: response.values["NewPortMappingDescription"] ?? "",
-                leaseDuration: (try? response.integer("NewLeaseDuration")) ?? 0
-            )
+            do {
+                return try decodeChecked(response)
+            } catch let invalid as InvalidPortMappingEntry {
+                throw invalid.asViolation
+            }
+        }
+
+        /// - Throws: ``InvalidPortMappingEntry`` naming what does not make sense.
+        public func decodeChecked(_ response: SOAPResponse) throws -> PortMappingEntry {
+            try PortMappingEntry.checked(response.values, action: Self.name, index: index,
+                                         descriptionField: "NewPortMappingDescription", leaseField: "NewLeaseDuration")
         }
     }
 
@@ -99,14 +102,12 @@ public enum Actions {
             [.init("NewRemoteHost", remoteHost), .init("NewExternalPort", String(externalPort)), .init("NewProtocol", `protocol`.rawValue)]
         }
         public func decode(_ response: SOAPResponse) throws -> PortMappingEntry {
-            PortMappingEntry(
-                remoteHost: remoteHost, externalPort: externalPort, protocol: `protocol`,
-                internalPort: try response.port("NewInternalPort"),
-                internalClient: try response.string("NewInternalClient"),
-                enabled: try response.boolean("NewEnabled"),
-                description: response.values["NewPortMappingDescription"] ?? "",
-                leaseDuration: (try? response.integer("NewLeaseDuration")) ?? 0
-            )
+            do {
+                return try PortMappingEntry.checked(response.values, action: Self.name, index: nil, descriptionField: "NewPortMappingDescription",
+                                                    leaseField: "NewLeaseDuration", key: (remoteHost, externalPort, `protocol`))
+            } catch let invalid as InvalidPortMappingEntry {
+                throw invalid.asViolation
+            }
         }
     }
 
@@ -134,8 +135,15 @@ public enum Actions {
                 .init("NewNumberOfPorts", String(numberOfPorts)),
             ]
         }
+        /// - Throws: ``ProtocolViolation`` also for an entry that does not make sense; use
+        ///   ``decodeChecked(_:)`` to have those set apart.
         public func decode(_ response: SOAPResponse) throws -> [PortMappingEntry] {
             try PortListing.parse(Array(try response.string("NewPortListing").utf8))
+        }
+
+        /// The entries that make sense, and those that do not as ``InvalidPortMappingEntry``.
+        public func decodeChecked(_ response: SOAPResponse) throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
+            try PortListing.parseChecked(Array(try response.string("NewPortListing").utf8))
         }
     }
 
@@ -216,26 +224,31 @@ extension PortMappingEntry {
 
 /// The `PortMappingList` document GetListOfPortMappings returns in NewPortListing.
 public enum PortListing {
+    /// - Throws: ``ProtocolViolation`` for a document that is not a PortMappingList, and for
+    ///   the first entry that does not make sense.
     public static func parse(_ bytes: [UInt8]) throws -> [PortMappingEntry] {
+        let checked = try parseChecked(bytes)
+        if let first = checked.invalid.first { throw first.asViolation }
+        return checked.entries
+    }
+
+    /// The entries that make sense, and those that do not, set apart.
+    /// - Throws: ``ProtocolViolation`` for a document that is not a PortMappingList.
+    public static func parseChecked(_ bytes: [UInt8]) throws -> (entries: [PortMappingEntry], invalid: [InvalidPortMappingEntry]) {
         let list = try XMLTree.parse(bytes)
         guard list.name == "PortMappingList" else {
             throw ProtocolViolation("NewPortListing's root is <\(list.name)>, not <PortMappingList>")
         }
-        return try list.children.filter { $0.name == "PortMappingEntry" }.map { element in
-            let fields = SOAPResponse(
-                action: "GetListOfPortMappings",
-                values: Dictionary(element.children.map { ($0.name, $0.text) }, uniquingKeysWith: { first, _ in first })
-            )
-            return PortMappingEntry(
-                remoteHost: fields.values["NewRemoteHost"] ?? "",
-                externalPort: try fields.port("NewExternalPort"),
-                protocol: try fields.transportProtocol("NewProtocol"),
-                internalPort: try fields.port("NewInternalPort"),
-                internalClient: try fields.string("NewInternalClient"),
-                enabled: try fields.boolean("NewEnabled"),
-                description: fields.values["NewDescription"] ?? "",
-                leaseDuration: (try? fields.integer("NewLeaseTime")) ?? 0
-            )
+        var entries: [PortMappingEntry] = []
+        var invalid: [InvalidPortMappingEntry] = []
+        for element in list.children where element.name == "PortMappingEntry" {
+            let values = Dictionary(element.children.map { ($0.name, $0.text) }, uniquingKeysWith: { first, _ in first })
+            do {
+                entries.append(try PortMappingEntry.checked(values, action: "GetListOfPortMappings", index: nil, descriptionField: "NewDescription", leaseField: "NewLeaseTime"))
+            } catch let error as InvalidPortMappingEntry {
+                invalid.append(error)
+            }
         }
+        return (entries, invalid)
     }
 }

@@ -31,11 +31,20 @@ public struct Inspector: Sendable {
             return try await describe(url, policy: probe)
         }
         let found = try await gateways(reference, probe: probe)
-        guard found.count == 1 else {
-            let names = found.map { "\($0.udn) (\($0.friendlyName))" }.joined(separator: ", ")
-            throw PortKeeperError("\(found.count) gateways answered: \(names)", hint: "choose one with --gateway UDN")
-        }
+        guard found.count == 1 else { throw Self.several(found) }
         return found[0]
+    }
+
+    /// The error when several gateways answered (double NAT seen from inside, two routers on
+    /// one LAN): none is preferred, not even the one with a public address; each is named with
+    /// its external address and the user chooses.
+    public static func several(_ found: [Gateway]) -> PortKeeperError {
+        let names = found.map { gateway in
+            let address = gateway.externalAddress.map { "external \($0.reported.isEmpty ? "none" : $0.reported) (\($0.addressClass.rawValue))" } ?? "external address unknown"
+            return "\(gateway.udn) '\(gateway.friendlyName)' at \(gateway.descriptionURL), \(address)"
+        }
+        return PortKeeperError("\(found.count) gateways answered: " + names.joined(separator: "; "),
+                               hint: "choose one with --gateway UDN (with double NAT, the one whose external address is public is the outer router)")
     }
 
     /// The gateway's mapping table.
@@ -59,7 +68,8 @@ public struct Inspector: Sendable {
         do {
             return try await client.describe(url, probe: policy)
         } catch {
-            throw Self.explain(error, doing: "reading the gateway description at \(url)")
+            // Said once: most of these errors name the URL themselves.
+            throw Self.explain(error, doing: "\(error)".contains(url.description) ? "reading the gateway description" : "reading the gateway description at \(url)")
         }
     }
 
@@ -67,7 +77,7 @@ public struct Inspector: Sendable {
         let waited = Double(discovery.window.components.seconds) + Double(discovery.window.components.attoseconds) / 1e18
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
-            let failures = result.failures.map { "\($0.location): \($0.reason)" }.joined(separator: "; ")
+            let failures = result.failures.map { "\($0.location): \(Failure.clean($0.reason))" }.joined(separator: "; ")
             return PortKeeperError("a device answered but is not a usable gateway: \(failures)", hint: "check the router's UPnP settings, or give another description URL with --location")
         }
         if case .udn(let udn) = reference, !result.gateways.isEmpty {
@@ -80,28 +90,8 @@ public struct Inspector: Sendable {
         )
     }
 
-    /// Turns a library error into one line with something to try.
+    /// Turns a library error into one line with something to try (see ``Failure``).
     public static func explain(_ error: any Error, doing what: String) -> PortKeeperError {
-        switch error {
-        case let error as PortKeeperError:
-            return error
-        case let error as TransportError:
-            let hint: String
-            switch error.kind {
-            case .connectionRefused, .connectTimeout, .network:
-                hint = "the gateway may have rebooted onto a new port or address: run `portkeeper discover`"
-            case .timeout:
-                hint = "the gateway is slow or hung; try again, or restart the router"
-            case .tooLarge, .malformedResponse, .closedEarly, .redirect:
-                hint = "the gateway's answer was refused as unsafe or broken; run with --verbose for details"
-            }
-            return PortKeeperError("\(what) failed: \(error)", hint: hint)
-        case let error as UPnPError:
-            return PortKeeperError("\(what) failed: the gateway answered \(error)", hint: error.code == UPnPError.actionNotAuthorized ? "enable UPnP port mapping (or 'allow changes') in the router's settings" : nil)
-        case let error as ProtocolViolation:
-            return PortKeeperError("\(what) failed: \(error)", hint: "the gateway's answer breaks the UPnP specification; run with --verbose for details")
-        default:
-            return PortKeeperError("\(what) failed: \(error)")
-        }
+        Failure.explain(error, doing: what)
     }
 }

@@ -18,6 +18,9 @@ public struct Keeper: Sendable {
     public var command: String
     /// How long a reconcile waits for another one to finish.
     public var lockWait: Duration = .seconds(30)
+    /// Whether a reconcile extends the client's deadline by ``timePerOperation`` for each
+    /// operation it plans (the CLI's default deadline); false when the user gave one.
+    public var deadlineScalesWithWork = true
     let logger: Logger
 
     public init(registry: Registry, client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions(),
@@ -50,6 +53,7 @@ public struct Keeper: Sendable {
         if reference == nil, try registry.gateways().isEmpty {
             let found = try await Inspector(client: client, discovery: discovery).gateways(.any)
             for gateway in found { try record(gateway) }
+            if found.count > 1 { throw Inspector.several(found) }
         }
         return try registry.resolveGateway(reference)
     }
@@ -64,7 +68,7 @@ public struct Keeper: Sendable {
             found = try await inspector.gateway(parsed, probe: probe)
         } else if let known = try? registry.resolveGateway(reference), let url = try? GatewayURL(parsing: known.descriptionURL) {
             do {
-                found = try await client.describe(url, probe: probe)
+                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(url, probe: probe) }
             } catch let error as TransportError where error.suggestsGatewayMoved {
                 logger.info("\(known.udn) did not answer at \(url); rediscovering")
                 found = try await inspector.gateway(.udn(known.udn), probe: probe)
@@ -74,6 +78,36 @@ public struct Keeper: Sendable {
         }
         try record(found)
         return found
+    }
+
+    /// The gateway as it is now, for `status`: its external address must be known.
+    /// - Throws: when GetExternalIPAddress fails, in one line naming the gateway.
+    public func status(_ reference: String?) async throws -> Gateway {
+        var found = try await liveGateway(reference)
+        guard found.externalAddress == nil else { return found }
+        do {
+            found.externalAddress = try await client.perform(Actions.GetExternalIPAddress(), on: found.service)
+            return found
+        } catch {
+            throw Failure.explain(error, doing: "asking \(found.friendlyName) (\(found.service.controlURL)) for its external address")
+        }
+    }
+
+    /// Runs `body`, turning a gateway's failure into one line naming what was being done
+    /// (registry errors and errors already explained pass as they are).
+    func explaining<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PortKeeperError {
+            throw error
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as TransportError where error.suggestsGatewayMoved {
+            // Kept typed: callers rediscover on it, and explain it when that fails too.
+            throw error
+        } catch {
+            throw Failure.explain(error, doing: what)
+        }
     }
 
     static func observed(_ gateway: Gateway) -> ObservedGateway {
@@ -173,18 +207,23 @@ public struct Keeper: Sendable {
         public var actual: [PortMappingEntry]
         public var found: [Change]
         public var hostAddress: IPv4Address
+        /// Entries of the gateway's table that make no sense: ignored, never acted on.
+        public var ignored: [InvalidPortMappingEntry] = []
     }
 
     /// The diff between the declaration and the gateway, changing nothing anywhere.
     public func plan(_ record: GatewayRecord, options: Planner.Options) async throws -> PlanReport {
-        let (actual, gateway, moves) = try await withGateway(record) { _, service in try await readTable(service) }
+        let (table, gateway, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
+            try await withGateway(record) { _, service in try await client.portMappings(on: service) }
+        }
+        let actual = table.entries
         let host = try hostAddress(gateway)
         let declared = try registry.declarations(gatewayID: gateway.id)
         let owned = try registry.ownedKeys(gatewayID: gateway.id)
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
                                 permanentLeasesOnly: gateway.permanentLeasesOnly, descriptionLimit: gateway.descriptionLimit, options: options)
         let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host))
-        return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host)
+        return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host, ignored: table.invalid)
     }
 
     /// The cheapest look that tells whether the gateway still matches: on IGDv2 one
@@ -203,7 +242,9 @@ public struct Keeper: Sendable {
         if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
             for proto in Set(declared.map(\.key.protocol)).sorted(by: { $0.rawValue < $1.rawValue }) {
                 do {
-                    seen += try await client.perform(Actions.GetListOfPortMappings(protocol: proto), on: service)
+                    // Entries that make no sense are ignored here as in the planner.
+                    let action = Actions.GetListOfPortMappings(protocol: proto)
+                    seen += try action.decodeChecked(try await client.call(action, on: service, within: client.deadline)).entries
                 } catch let error as UPnPError where error.code == UPnPError.portMappingNotFound {
                     continue
                 }
@@ -239,9 +280,21 @@ public struct Keeper: Sendable {
         public var nextRenewal: Duration?
         /// A stop was asked for and the remaining operations were skipped.
         public var stopped = false
+        /// The gateway stopped answering (a timeout, a refused connection) and nothing more was
+        /// sent to it: why, in one line with what to try.
+        public var unreachable: PortKeeperError?
+        /// The operations not sent because the gateway had stopped answering.
+        public var notSent: [MappingKey] = []
+        /// Every operation that failed, each in one line with what to try.
+        public var failures: [(key: MappingKey, error: PortKeeperError)] = []
+        /// Entries of the gateway's table that make no sense: ignored, never acted on.
+        public var ignored: [InvalidPortMappingEntry] = []
         /// Everything asked for was done.
-        public var succeeded: Bool { inSync && unrestored.isEmpty }
+        public var succeeded: Bool { inSync && unrestored.isEmpty && unreachable == nil }
     }
+
+    /// How long a reconcile given a deadline may take beyond it for each operation it sends.
+    public static let timePerOperation: Duration = .seconds(5)
 
     /// Makes the gateway match the declaration: journal, act, read back, record. One at a
     /// time per registry, across processes.
@@ -264,9 +317,12 @@ public struct Keeper: Sendable {
     func reconcileLocked(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64?,
                          restoring foreignEntries: [PortMappingEntry], rediscover: Bool,
                          shouldStop: @Sendable () -> Bool) async throws -> ReconcileReport {
-        let ((actual, address), gateway, moves) = try await withGateway(record, rediscover: rediscover) { gateway, service in
-            (try await readTable(service, learningFor: gateway), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
+        let ((table, address), gateway, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
+            try await withGateway(record, rediscover: rediscover) { gateway, service in
+                (try await readTable(service, learningFor: gateway), try? await client.perform(Actions.GetExternalIPAddress(), on: service))
+            }
         }
+        let actual = table.entries
         var found = moves
         if let address, let change = try registry.recordAddress(gatewayID: gateway.id, address) {
             found.append(change)
@@ -297,7 +353,14 @@ public struct Keeper: Sendable {
             try registry.touchGateway(gateway.id)
             try registry.recordObservation(gatewayID: gateway.id, entries: actual)
             return ReconcileReport(gateway: gateway, revision: nil, plan: plan, changes: [], inSync: plan.isInSync, remaining: plan,
-                                   nextRenewal: Self.nextRenewal(declared: declared, table: actual))
+                                   nextRenewal: Self.nextRenewal(declared: declared, table: actual), ignored: table.invalid)
+        }
+
+        // A command deadline grows with the work: each operation may take its own request's time.
+        var sender = client
+        let operationCount = plan.changeCount + plan.updates.count + plan.renewals.count + restore.count
+        if let deadline = sender.deadline, deadlineScalesWithWork {
+            sender.deadline = deadline.extended(by: Self.timePerOperation * operationCount)
         }
 
         let revision = try existing ?? registry.beginRevision(
@@ -306,16 +369,47 @@ public struct Keeper: Sendable {
         var done: [Change] = []
         var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
         var written: [MappingKey: String] = [:]
+        var failures: [(key: MappingKey, error: PortKeeperError)] = []
+        // Once the gateway stops answering, nothing more is sent to it.
+        var unreachable: (any Error)?
+        var notSent: [MappingKey] = []
+
+        /// Sends one action; a failure is explained once, and a gateway that stopped
+        /// answering is remembered.
+        func attempt(_ action: String, _ key: MappingKey, _ body: () async throws -> Void) async -> OperationOutcome {
+            let (result, error) = await outcome(body)
+            if let error {
+                if Self.meansUnreachable(error) { unreachable = error }
+                failures.append((key, Failure.explain(error, doing: "\(action) \(key) on \(gateway.friendlyName)")))
+            }
+            return result
+        }
+
+        /// Journals an operation that was never sent, because the gateway had stopped answering.
+        func skip(_ action: OperationAction, _ key: MappingKey, entry: PortMappingEntry?, before: PortMappingEntry?, reason: DeleteReason? = nil) throws {
+            let id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: action, key: key, entry: entry, deleteReason: reason, before: before)
+            try registry.journalOutcome(id, .failed(Self.notSentReason))
+            notSent.append(key)
+            done.append(Change(.failed, key, "\(action.rawValue) \(Self.notSentReason)"))
+        }
 
         func delete(_ entry: PortMappingEntry, reason: DeleteReason) async throws {
             let key = MappingKey(entry)
+            if unreachable != nil { return try skip(.delete, key, entry: nil, before: entry, reason: reason) }
             let id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .delete, key: key, deleteReason: reason, before: entry)
-            let outcome = await outcome {
-                try await client.perform(Actions.DeletePortMapping(remoteHost: entry.remoteHost, externalPort: entry.externalPort, protocol: entry.protocol), on: service)
+            let outcome = await attempt("DeletePortMapping", key) {
+                try await sender.perform(Actions.DeletePortMapping(remoteHost: entry.remoteHost, externalPort: entry.externalPort, protocol: entry.protocol), on: service)
             }
             try complete(id, outcome, action: "DeletePortMapping", key: key)
+            if outcome == .upnp(UPnPError.noSuchEntryInArray) {
+                // 714 on a delete: the mapping is already gone, so it is no longer portkeeper's.
+                failures.removeLast()
+                try registry.setOwned(key, gatewayID: gateway.id, revision: revision, owned: false)
+                done.append(Change(.deleted, key, "already gone from the gateway (it answered \(Failure.fault(UPnPError.noSuchEntryInArray))); no longer recorded as portkeeper's"))
+                return
+            }
             done.append(outcome == .ok ? Change(.deleted, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' (\(reason.rawValue))")
-                                       : Change(.failed, key, "DeletePortMapping: \(outcome)"))
+                                       : Change(.failed, key, "DeletePortMapping: \(Failure.outcome(outcome))"))
         }
 
         func add(_ wanted: PortMappingEntry, kind: Change.Kind, foreign: Bool = false) async throws {
@@ -323,19 +417,24 @@ public struct Keeper: Sendable {
             if permanentOnly { entry.leaseDuration = 0 }
             let key = MappingKey(entry)
             let before = actual.first { MappingKey($0) == key }
+            if unreachable != nil {
+                if foreign { unrestored.append((entry, Self.notSentReason)) }
+                return try skip(.add, key, entry: entry, before: before)
+            }
             var id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .add, key: key, entry: entry, before: before)
-            var result = await outcome { try await client.perform(Actions.AddPortMapping(entry), on: service) }
+            var result = await attempt("AddPortMapping", key) { try await sender.perform(Actions.AddPortMapping(entry), on: service) }
             // 725 OnlyPermanentLeasesSupported, or 402 for a lease the gateway will not take:
             // retry with a permanent lease, and remember it for this gateway.
             if case .upnp(let code) = result, entry.leaseDuration != 0,
                code == UPnPError.onlyPermanentLeasesSupported || code == UPnPError.invalidArgs {
                 try complete(id, result, action: "AddPortMapping", key: key)
+                failures.removeLast()
                 permanentOnly = true
                 try registry.learn(gatewayID: gateway.id, permanentLeasesOnly: true)
                 entry.leaseDuration = 0
                 id = try registry.journalIntent(revision: revision, gatewayID: gateway.id, action: .add, key: key, entry: entry, before: before)
-                result = await outcome { try await client.perform(Actions.AddPortMapping(entry), on: service) }
-                done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(code)); lease set to 0"))
+                result = await attempt("AddPortMapping", key) { try await sender.perform(Actions.AddPortMapping(entry), on: service) }
+                done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(Failure.fault(code))); lease set to 0"))
             }
             try complete(id, result, action: "AddPortMapping", key: key)
             if result == .ok { written[key] = entry.description }
@@ -343,10 +442,10 @@ public struct Keeper: Sendable {
                 // Re-created for another program: still not portkeeper's.
                 try registry.setOwned(key, gatewayID: gateway.id, revision: revision, owned: false)
             } else if foreign {
-                unrestored.append((entry, "\(result)"))
+                unrestored.append((entry, Failure.outcome(result)))
             }
             done.append(result == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + (foreign ? " (re-created for another program)" : ""))
-                                      : Change(.failed, key, "AddPortMapping: \(result)"))
+                                      : Change(.failed, key, "AddPortMapping: \(Failure.outcome(result))"))
         }
 
         // Each step is one journaled operation (or a delete and an add that belong together);
@@ -379,8 +478,23 @@ public struct Keeper: Sendable {
             try await step()
         }
 
+        if let unreachable {
+            // Not read back either: the gateway does not answer. What was sent and not answered
+            // is resolved by reading at the next reconcile.
+            let changes = found + resolved + done
+            try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: false))
+            let why = Failure.explain(unreachable, doing: "reconciling \(gateway.friendlyName)")
+            let unreachableError = PortKeeperError(
+                why.message + (notSent.isEmpty ? "" : "; \(notSent.count) operation\(notSent.count == 1 ? " was" : "s were") not sent"),
+                hint: "nothing more was sent to it; check the router, then run `portkeeper reconcile` again")
+            return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: false, remaining: plan,
+                                   unrestored: unrestored, nextRenewal: nil, stopped: stopped, unreachable: unreachableError,
+                                   notSent: notSent, failures: failures, ignored: table.invalid)
+        }
+
         // Read back: what is true now, not what was hoped.
-        let after = try await readTable(service)
+        let readBack = try await explaining("reading back the mappings of \(gateway.friendlyName)") { try await sender.portMappings(on: service) }
+        let after = readBack.entries
         for operation in try registry.unresolvedOperations(gatewayID: gateway.id) {
             try registry.journalOutcome(operation.id, Self.outcomeByReading(operation, table: after))
         }
@@ -403,7 +517,8 @@ public struct Keeper: Sendable {
         try registry.completeRevision(revision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
         return ReconcileReport(gateway: gateway, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
                                remaining: remaining, unrestored: unrestored,
-                               nextRenewal: Self.nextRenewal(declared: declared, table: after), stopped: stopped)
+                               nextRenewal: Self.nextRenewal(declared: declared, table: after), stopped: stopped,
+                               failures: failures, ignored: readBack.invalid)
     }
 
     /// Completes an operation journaled and sent. When the registry cannot record it (the disk
@@ -443,26 +558,33 @@ public struct Keeper: Sendable {
         }
     }
 
-    /// Maps what an action threw to a journal outcome.
-    func outcome(_ body: () async throws -> Void) async -> OperationOutcome {
+    /// Maps what an action threw to a journal outcome, keeping the error.
+    func outcome(_ body: () async throws -> Void) async -> (OperationOutcome, (any Error)?) {
         do {
             try await body()
-            return .ok
+            return (.ok, nil)
         } catch let error as UPnPError {
-            return .upnp(error.code)
+            return (.upnp(error.code), error)
         } catch {
             // A timeout or a broken answer: the gateway may have acted. Resolved by reading.
-            return .unknown("\(error)")
+            return (.unknown("\(error)"), error)
         }
     }
 
-    func readTable(_ service: ConnectionService) async throws -> [PortMappingEntry] {
-        try await client.portMappings(on: service).entries
+    /// What the journal says of an operation not sent because the gateway had stopped answering.
+    public static let notSentReason = "not sent: the gateway had stopped answering"
+
+    /// A failure after which nothing more is sent to the gateway: it did not answer in time,
+    /// refused the connection, or the command's deadline ran out.
+    static func meansUnreachable(_ error: any Error) -> Bool {
+        if error is DeadlineExceeded { return true }
+        if let error = error as? TransportError { return error.suggestsGatewayMoved }
+        return false
     }
 
     /// Reads the table and remembers how the gateway answered (whether GetListOfPortMappings
     /// works, how its list ends), writing only when that is news.
-    func readTable(_ service: ConnectionService, learningFor gateway: GatewayRecord) async throws -> [PortMappingEntry] {
+    func readTable(_ service: ConnectionService, learningFor gateway: GatewayRecord) async throws -> PortMappingTable {
         let table = try await client.portMappings(on: service)
         let works: Bool? = switch table.method {
         case .listOfPortMappings: true
@@ -472,7 +594,7 @@ public struct Keeper: Sendable {
         if (works != nil && works != gateway.listOfPortMappingsWorks) || (end != nil && end != gateway.listEnd) {
             try registry.learn(gatewayID: gateway.id, listEnd: end, listOfPortMappingsWorks: works)
         }
-        return table.entries
+        return table
     }
 
     func hostAddress(_ gateway: GatewayRecord) throws -> IPv4Address {

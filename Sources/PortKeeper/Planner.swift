@@ -77,10 +77,14 @@ public enum Planner {
     ///   - hostAddress: this machine's address facing the gateway ("this host").
     ///   - permanentLeasesOnly: the gateway accepts lease 0 only (learned from 725).
     ///   - descriptionLimit: how many bytes of a description the gateway keeps (learned).
+    ///
+    /// An entry that makes no sense (``PortMappingEntry/problems``) is ignored: never deleted,
+    /// never named as holding a declared port.
     public static func plan(
         declared: [DeclaredMapping], actual: [PortMappingEntry], owned: Set<MappingKey>,
         hostAddress: IPv4Address, permanentLeasesOnly: Bool = false, descriptionLimit: Int? = nil, options: Options = Options()
     ) -> Plan {
+        let actual = actual.filter { $0.problems.isEmpty }
         var plan = Plan()
         var actualByKey: [MappingKey: PortMappingEntry] = [:]
         for entry in actual where actualByKey[MappingKey(entry)] == nil {

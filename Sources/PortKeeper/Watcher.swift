@@ -188,6 +188,8 @@ public struct Watcher: Sendable {
                 log(report, reason: reason)
                 if record.controlURL != before { await listen() }
                 if report.stopped { break loop }
+                // It stopped answering mid-way: back off as for any failure.
+                if let unreachable = report.unreachable { throw unreachable }
                 backoff = interval
                 schedule(after: nextDelay(renewal: report.nextRenewal))
             } catch {
@@ -279,7 +281,17 @@ public struct Watcher: Sendable {
         if let renewed = kinds[.renewed] { logger.info("renewed \(renewed) lease\(renewed == 1 ? "" : "s")") }
         if let updated = kinds[.updated] { logger.info("updated \(updated) mapping\(updated == 1 ? "" : "s")") }
         if let deleted = kinds[.deleted] { logger.info("deleted \(deleted) mapping\(deleted == 1 ? "" : "s")") }
-        if let failed = kinds[.failed] { logger.warning("\(failed) operation\(failed == 1 ? "" : "s") failed; retrying at the next check") }
+        if let failed = kinds[.failed] {
+            // Each failure in its own line, the fault by name (a gateway that stopped answering
+            // is logged as the error it is).
+            if report.unreachable == nil {
+                for failure in report.failures { logger.warning("\(failure.error)") }
+            }
+            logger.warning("\(failed) operation\(failed == 1 ? "" : "s") failed; retrying at the next check")
+        }
+        for entry in report.ignored {
+            logger.warning("\(report.gateway.friendlyName) lists an \(entry); ignored, never changed by portkeeper")
+        }
         if report.changes.isEmpty {
             logger.info("verified: \(report.gateway.friendlyName) matches the declaration")
         } else if !report.inSync {
@@ -288,6 +300,7 @@ public struct Watcher: Sendable {
     }
 
     func oneLine(_ error: any Error) -> String {
-        "\(error)".replacingOccurrences(of: "\n", with: " ")
+        let text = error is RegistryError ? "\(error)" : Failure.explain(error, doing: "checking the gateway").description
+        return text.replacingOccurrences(of: "\n", with: " ")
     }
 }

@@ -22,10 +22,10 @@ struct DiscoverCommand: AsyncParsableCommand {
             if let location, case .udn = reference {
                 throw PortKeeperError("--location \(location) is not a URL", hint: "give the description URL, e.g. http://192.168.1.1:5000/rootDesc.xml")
             }
-            let gateways = try await discovery.inspector().gateways(reference)
             let keeper = discovery.keeper(try registry.open())
+            let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(reference)
             for gateway in gateways { try keeper.record(gateway) }
-            print(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
+            emit(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
         }
     }
 }
@@ -43,8 +43,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let found = try await discovery.keeper(try registry.open()).liveGateway(gateway.gateway)
-            print(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
+            let found = try await discovery.keeper(try registry.open()).status(gateway.gateway)
+            emit(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
         }
     }
 }
@@ -62,9 +62,11 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let found = try await discovery.keeper(try registry.open()).liveGateway(gateway.gateway, probe: .whenChoosing)
-            let table = try await discovery.inspector().mappings(on: found)
-            print(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
+            let keeper = discovery.keeper(try registry.open())
+            let found = try await keeper.liveGateway(gateway.gateway, probe: .whenChoosing)
+            let table = try await Inspector(client: keeper.client, discovery: discovery.options).mappings(on: found)
+            emit(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
+            Problems.warn(ignored: table.invalid, on: found.friendlyName)
         }
     }
 }

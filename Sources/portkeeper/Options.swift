@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IGDClient
 import PortKeeper
 
@@ -16,7 +17,13 @@ struct DiscoveryArguments: ParsableArguments {
     @Flag(name: .long, help: "Log what is sent, received and refused, on stderr.")
     var verbose = false
 
+    @Option(name: .long, help: ArgumentHelp("The most seconds the command may spend with the gateway (default: 60, plus 5 for each change a reconcile sends).", valueName: "seconds"))
+    var deadline: Double?
+
     func validate() throws {
+        if let deadline, !(1...86_400).contains(deadline) {
+            throw ValidationError("--deadline must be between 1 and 86400 seconds")
+        }
         if let timeout, !(0.1...60).contains(timeout) {
             throw ValidationError("--timeout must be between 0.1 and 60 seconds")
         }
@@ -34,8 +41,16 @@ struct DiscoveryArguments: ParsableArguments {
         return options
     }
 
-    func inspector() -> Inspector {
-        Inspector(discovery: options)
+    /// The default overall deadline of a command against a gateway.
+    static let defaultDeadline: Duration = .seconds(60)
+
+    /// A client whose every request fits in the command's deadline, named after the command
+    /// ("list did not finish within 60 s").
+    func client() -> GatewayClient {
+        var client = GatewayClient()
+        let length = deadline.map { Duration.milliseconds(Int($0 * 1000)) } ?? Self.defaultDeadline
+        client.deadline = Deadline(CommandLine.arguments.dropFirst().first ?? "portkeeper", in: length)
+        return client
     }
 }
 

@@ -29,15 +29,13 @@ func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ b
     } catch {
         let message: String
         var exitCode = ExitCode.failure
-        if let error = error as? PortKeeperError {
-            message = error.description
-        } else if let error = error as? RegistryError {
+        if let error = error as? RegistryError {
             message = error.description
             exitCode = registryExitCode(error.kind)
         } else {
-            message = "\(Inspector.explain(error, doing: "the command"))"
+            message = Failure.explain(error, doing: CommandLine.arguments.dropFirst().first ?? "the command").description
         }
-        FileHandle.standardError.write(Data("portkeeper: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+        Problems.error(message)
         throw exitCode
     }
 }

@@ -33,8 +33,12 @@ var commandLine: String {
 }
 
 extension DiscoveryArguments {
-    func keeper(_ registry: Registry) -> Keeper {
-        Keeper(registry: registry, discovery: options, command: commandLine)
+    /// A keeper for a one-shot command: every exchange with the gateway fits in `--deadline`
+    /// (by default 60 s, and a reconcile 5 s more per change it sends); `watch` has none.
+    func keeper(_ registry: Registry, deadline: Bool = true) -> Keeper {
+        var keeper = Keeper(registry: registry, client: deadline ? client() : GatewayClient(), discovery: options, command: commandLine)
+        keeper.deadlineScalesWithWork = self.deadline == nil
+        return keeper
     }
 }
 
@@ -71,9 +75,9 @@ struct AddCommand: AsyncParsableCommand {
             let record = try await keeper.gateway(gateway.gateway)
             let revision = try keeper.declare(declared, gatewayID: record.id)
             if let revision {
-                print("revision \(revision): declared \(key) on \(record.friendlyName)")
+                emit("revision \(revision): declared \(key) on \(record.friendlyName)")
             } else {
-                print("\(key) is already declared so on \(record.friendlyName)")
+                emit("\(key) is already declared so on \(record.friendlyName)")
             }
             if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
         }
@@ -97,7 +101,7 @@ struct RemoveCommand: AsyncParsableCommand {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try keeper.registry.resolveGateway(gateway.gateway)
             let revision = try keeper.undeclare(key, gatewayID: record.id)
-            print("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
+            emit("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
             if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
         }
     }
@@ -113,16 +117,16 @@ struct MappingsCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: false) {
             let all = try registry.open().allDeclarations()
             if output.json {
-                print(Render.json(all.flatMap { gateway, mappings in mappings.map { DeclaredJSON($0, gateway: gateway) } }))
+                emit(Render.json(all.flatMap { gateway, mappings in mappings.map { DeclaredJSON($0, gateway: gateway) } }))
                 return
             }
             guard all.contains(where: { !$0.mappings.isEmpty }) else {
-                print("nothing is declared; add a mapping with `portkeeper add PORT/PROTO`")
+                emit("nothing is declared; add a mapping with `portkeeper add PORT/PROTO`")
                 return
             }
             for (gateway, mappings) in all where !mappings.isEmpty {
-                print("\(gateway.friendlyName) (\(gateway.udn))")
-                print(Render.columns(["PROTO", "EXTERNAL", "TO", "ENABLED", "LEASE", "DESCRIPTION"], mappings.map { m in
+                emit("\(gateway.friendlyName) (\(gateway.udn))")
+                emit(Render.columns(["PROTO", "EXTERNAL", "TO", "ENABLED", "LEASE", "DESCRIPTION"], mappings.map { m in
                     [m.key.protocol.rawValue, String(m.key.externalPort) + (m.key.remoteHost.isEmpty ? "" : " from \(m.key.remoteHost)"),
                      "\(m.client):\(m.internalPort)", m.enabled ? "yes" : "no", m.leaseDuration == 0 ? "permanent" : "\(m.leaseDuration) s",
                      Render.printable(m.description)]
@@ -142,14 +146,14 @@ struct GatewaysCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: false) {
             let gateways = try registry.open().gateways()
             if output.json {
-                print(Render.json(gateways.map(GatewayRecordJSON.init)))
+                emit(Render.json(gateways.map(GatewayRecordJSON.init)))
                 return
             }
             guard !gateways.isEmpty else {
-                print("no gateway is known yet; run `portkeeper discover`")
+                emit("no gateway is known yet; run `portkeeper discover`")
                 return
             }
-            print(Render.columns(["UDN", "NAME", "EXTERNAL IP", "CONTROL URL", "LAST SEEN"], gateways.map { g in
+            emit(Render.columns(["UDN", "NAME", "EXTERNAL IP", "CONTROL URL", "LAST SEEN"], gateways.map { g in
                 [g.udn, g.friendlyName, g.externalAddress ?? "-", g.controlURL, g.lastSeen.formatted(.iso8601)]
             }))
         }
@@ -173,7 +177,8 @@ struct PlanCommand: AsyncParsableCommand {
             let keeper = discovery.keeper(try registry.open())
             let record = try await keeper.gateway(gateway.gateway)
             let report = try await keeper.plan(record, options: Planner.Options(prune: prune))
-            print(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+            emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+            Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
             if exitCode && !report.plan.isInSync { throw ExitCode(2) }
         }
     }
@@ -200,7 +205,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             let options = Planner.Options(prune: prune, force: force)
             if dryRun {
                 let report = try await keeper.plan(record, options: options)
-                print(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+                emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
+                Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
                 return
             }
             try await Reconcile.apply(keeper, record, options: options, revision: nil, json: output.json)
@@ -209,11 +215,13 @@ struct ReconcileCommand: AsyncParsableCommand {
 }
 
 enum Reconcile {
-    /// Reconciles, prints what happened, and exits non-zero unless the gateway matches.
+    /// Reconciles, prints what happened, and exits non-zero unless the gateway matches, with
+    /// one line on stderr per failure.
     static func apply(_ keeper: Keeper, _ record: GatewayRecord, options: Planner.Options, revision: Int64?, json: Bool) async throws {
         let report = try await keeper.reconcile(record, options: options, revision: revision)
-        print(json ? Render.json(ReconcileJSON(report)) : Render.reconcile(report))
-        if !report.inSync { throw ExitCode.failure }
+        emit(json ? Render.json(ReconcileJSON(report)) : Render.reconcile(report))
+        Problems.report(report)
+        if !report.inSync || report.unreachable != nil { throw ExitCode.failure }
     }
 }
 
@@ -235,7 +243,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let registry = try registry.open()
             let gatewayID = try gateway.gateway.map { try registry.resolveGateway($0).id }
             let revisions = try registry.history(limit: limit, gatewayID: gatewayID)
-            print(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))
+            emit(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))
         }
     }
 }
@@ -260,10 +268,11 @@ struct RollbackCommand: AsyncParsableCommand {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let (newRevision, report) = try await keeper.rollback(to: revision, apply: !noApply)
             if let report {
-                print(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))
+                emit(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))
+                Problems.report(report)
                 if !report.succeeded { throw ExitCode.failure }
             } else {
-                print(output.json ? Render.json(["revision": newRevision]) : "revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
+                emit(output.json ? Render.json(["revision": newRevision]) : "revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
             }
         }
     }

@@ -51,7 +51,7 @@ extension Render {
             lines.append("  conflict      \(conflict.declared.key) held by \(entry(conflict.holder)); replace it with --force")
         }
         for (entry, outcome) in report.unrestored {
-            lines.append("  not restored  \(MappingKey(entry)) \(self.entry(entry)): the gateway answered \(outcome)"
+            lines.append("  not restored  \(MappingKey(entry)) \(self.entry(entry)): \(outcome)"
                 + (entry.internalClient.isEmpty ? " (the router's own entry, with no internal client, cannot be re-created over UPnP)" : ""))
         }
         let head = report.revision.map { "revision \($0): " } ?? ""
@@ -165,11 +165,17 @@ struct ReconcileJSON: Encodable {
     var revision: Int64?
     var inSync: Bool
     var changes: [ChangeJSON]
+    /// Why nothing more was sent to the gateway, when it stopped answering.
+    var stoppedAnswering: String?
+    /// The operations not sent because of that ("8080/tcp").
+    var notSent: [String]?
     init(_ report: Keeper.ReconcileReport) {
         gateway = report.gateway.udn
         revision = report.revision
         inSync = report.inSync
         changes = report.changes.map(ChangeJSON.init)
+        stoppedAnswering = report.unreachable?.description
+        notSent = report.unreachable == nil ? nil : report.notSent.map(\.description)
     }
 }
 

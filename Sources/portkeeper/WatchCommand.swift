@@ -39,7 +39,7 @@ struct WatchCommand: AsyncParsableCommand {
                 sources.append(source)
             }
             defer { sources.forEach { $0.cancel() } }
-            var watcher = Watcher(keeper: discovery.keeper(try registry.open(beforeActing: true)), reference: gateway.gateway,
+            var watcher = Watcher(keeper: discovery.keeper(try registry.open(beforeActing: true), deadline: false), reference: gateway.gateway,
                                   interval: .milliseconds(Int(interval * 1000)))
             watcher.listenForAnnouncements = !noAnnouncements
             try await watcher.run(stop: stop)

@@ -105,6 +105,19 @@ extension AgainstFakes {
             #expect(try transportError(result).kind == .timeout)
         }
 
+        @Test("A chunked body that never ends, each chunk small and in time, ends at the overall deadline")
+        func endlessChunkedDrip() async throws {
+            // 2,000 one-byte chunks, one every 50 ms: under the cap, never silent for long,
+            // and 100 s to the end.
+            let chunks = String(repeating: "1\r\nx\r\n", count: 2_000)
+            let bytes = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n".utf8)
+            let (result, _, _) = try await get(.slow(bytes: bytes, chunkSize: 6, interval: .milliseconds(50)), limits: shortLimits)
+            let error = try transportError(result)
+            #expect(error.kind == .timeout)
+            #expect(error.detail == "no complete answer within 1 s")
+            #expect(error.limit == .seconds(1))
+        }
+
         @Test("Silence longer than the read timeout ends the exchange before the overall deadline")
         func readTimeout() async throws {
             let bytes = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8)

@@ -147,7 +147,6 @@ extension AgainstFakes {
         @Test("IGDv2: a malformed listing falls back to the walk and says so", arguments: [
             "this is not XML <<<",
             "<Other><PortMappingEntry/></Other>",
-            "<p:PortMappingList xmlns:p=\"urn:x\"><p:PortMappingEntry><p:NewExternalPort>99999</p:NewExternalPort></p:PortMappingEntry></p:PortMappingList>",
         ])
         func fallbackOnMalformedListing(listing: String) async throws {
             try await withGateway(.igdv2(initialMappings: [mapping(4000)])) { gateway in
@@ -160,6 +159,19 @@ extension AgainstFakes {
                 #expect(table.method == .genericEntryWalk)
                 #expect(table.entries.map(\.externalPort) == [4000])
                 #expect(table.note?.contains("GetListOfPortMappings answered badly") == true, "\(table.note ?? "no note")")
+            }
+        }
+
+        @Test("IGDv2: an entry of the listing that makes no sense is set apart, without falling back to the walk")
+        func senselessEntryInListing() async throws {
+            try await withGateway(.igdv2(initialMappings: [mapping(4000), mapping(4001, client: "x.y"), mapping(4002, "UDP", client: "198.51.100.2&amp;")])) { gateway in
+                let client = makeClient()
+                let table = try await client.portMappings(on: try await service(gateway, client))
+                #expect(table.method == .listOfPortMappings)
+                #expect(table.entries.map(\.externalPort) == [4000])
+                #expect(table.invalid.map(\.problems) == [["internal client 'x.y' is not an IPv4 address"], ["internal client '198.51.100.2&amp;' is not an IPv4 address"]])
+                #expect(table.invalid.first?.summary == "4001/TCP → x.y:4001 ''")
+                #expect(gateway.actionCount("GetGenericPortMappingEntry") == 0)
             }
         }
 

@@ -71,14 +71,67 @@ struct ActionsTests {
 
     @Test func optionalFieldsDefault() throws {
         var fields = Self.genericEntryFields
-        for name in ["NewRemoteHost", "NewInternalClient", "NewPortMappingDescription", "NewLeaseDuration"] {
+        for name in ["NewRemoteHost", "NewPortMappingDescription", "NewLeaseDuration"] {
             fields = replacing(name, with: nil, in: fields)
         }
         let entry = try decode(Actions.GetGenericPortMappingEntry(index: 0), fields)
         #expect(entry.remoteHost == "")
-        #expect(entry.internalClient == "")
         #expect(entry.description == "")
         #expect(entry.leaseDuration == 0)
+    }
+
+    /// Values a gateway sent that cannot be acted on, and the phrase that must name them.
+    static let senselessEntries: [(field: String, value: String?, problem: String)] = [
+        ("NewInternalClient", nil, "no NewInternalClient"),
+        ("NewInternalClient", "x.y", "internal client 'x.y' is not an IPv4 address"),
+        ("NewInternalClient", "198.51.100.2&amp;amp;", "internal client '198.51.100.2&amp;' is not an IPv4 address"),
+        ("NewInternalClient", "192.168.001.2", "internal client '192.168.001.2' is not an IPv4 address"),
+        ("NewInternalClient", "", "an enabled entry with no internal client"),
+        ("NewLeaseDuration", "-1", "NewLeaseDuration '-1' is not a number of seconds"),
+        ("NewLeaseDuration", "soon", "NewLeaseDuration 'soon' is not a number of seconds"),
+        ("NewLeaseDuration", "4294967296", "NewLeaseDuration '4294967296' is not a number of seconds"),
+        ("NewExternalPort", "65536", "NewExternalPort '65536' is not a port from 1 to 65535"),
+        ("NewInternalPort", "-80", "NewInternalPort '-80' is not a port from 1 to 65535"),
+        ("NewProtocol", "SCTP", "NewProtocol 'SCTP' is neither TCP nor UDP"),
+    ]
+
+    @Test("An entry that makes no sense is a typed invalid entry naming the problem, and a violation to decode", arguments: senselessEntries)
+    func senselessEntry(field: String, value: String?, problem: String) throws {
+        let fields = replacing(field, with: value, in: Self.genericEntryFields)
+        let body = Envelope.response(action: "GetGenericPortMappingEntry", arguments: fields)
+        let response = try SOAPResponse.decode(action: "GetGenericPortMappingEntry", status: 200, body: body)
+        let invalid = #expect(throws: InvalidPortMappingEntry.self) { try Actions.GetGenericPortMappingEntry(index: 7).decodeChecked(response) }
+        #expect(invalid?.problems == [problem])
+        #expect(invalid?.index == 7)
+        #expect(invalid?.description.hasPrefix("entry 7 (") == true, "\(invalid as Any)")
+        let violation = #expect(throws: ProtocolViolation.self) { try Actions.GetGenericPortMappingEntry(index: 7).decode(response) }
+        #expect(violation?.description.contains(problem) == true, "\(violation as Any)")
+    }
+
+    @Test func everyProblemOfAnEntryIsNamedOnce() throws {
+        var fields = replacing("NewInternalClient", with: "x.y", in: Self.genericEntryFields)
+        fields = replacing("NewLeaseDuration", with: "-5", in: fields)
+        let body = Envelope.response(action: "GetGenericPortMappingEntry", arguments: fields)
+        let response = try SOAPResponse.decode(action: "GetGenericPortMappingEntry", status: 200, body: body)
+        let invalid = #expect(throws: InvalidPortMappingEntry.self) { try Actions.GetGenericPortMappingEntry(index: 0).decodeChecked(response) }
+        #expect(invalid?.problems == ["NewLeaseDuration '-5' is not a number of seconds", "internal client 'x.y' is not an IPv4 address"])
+        #expect(invalid?.summary == "8080/TCP → x.y:80 'web'")
+    }
+
+    @Test func aDisabledEntryWithNoClientStillMakesSense() throws {
+        var fields = replacing("NewInternalClient", with: "", in: Self.genericEntryFields)
+        fields = replacing("NewEnabled", with: "0", in: fields)
+        let entry = try decode(Actions.GetGenericPortMappingEntry(index: 0), fields)
+        #expect(entry.internalClient == "" && !entry.enabled)
+        #expect(entry.problems.isEmpty)
+    }
+
+    @Test func aSpecificEntryWithANonsenseClientIsRefused() {
+        let action = Actions.GetSpecificPortMappingEntry(externalPort: 9090, protocol: .udp)
+        let error = #expect(throws: ProtocolViolation.self) {
+            try decode(action, [("NewInternalPort", "9091"), ("NewInternalClient", "x.y"), ("NewEnabled", "1"), ("NewLeaseDuration", "0")])
+        }
+        #expect(error?.description.contains("internal client 'x.y' is not an IPv4 address") == true)
     }
 
     @Test func indexPastTheEndIsAFault() {
@@ -210,11 +263,19 @@ struct ActionsTests {
     @Test("Invalid listing entries are refused", arguments: [
         ("70000", "TCP", "192.168.77.2", "1"), ("0", "TCP", "192.168.77.2", "1"), ("abc", "TCP", "192.168.77.2", "1"),
         ("9090", "SCTP", "192.168.77.2", "1"), ("9090", "TCP", nil, "1"), ("9090", "TCP", "192.168.77.2", "maybe"),
+        ("9090", "TCP", "x.y", "1"), ("9090", "TCP", "", "1"),
     ])
     func invalidListingEntry(port: String, proto: String, client: String?, enabled: String) {
         #expect(throws: ProtocolViolation.self) {
             try PortListing.parse(listing(entryXML() + entryXML(port: port, protocol: proto, client: client, enabled: enabled)))
         }
+    }
+
+    @Test func parseCheckedSetsSenselessEntriesApart() throws {
+        let checked = try PortListing.parseChecked(listing(entryXML() + entryXML(port: "9090", client: "x.y") + entryXML(port: "9091", client: nil)))
+        #expect(checked.entries.count == 1)
+        #expect(checked.invalid.map(\.problems) == [["internal client 'x.y' is not an IPv4 address"], ["no NewInternalClient"]])
+        #expect(checked.invalid.first?.summary.hasPrefix("9090/TCP → x.y:9090") == true)
     }
 
     @Test("Listings that are not a PortMappingList are refused", arguments: [

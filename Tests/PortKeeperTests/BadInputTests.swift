@@ -108,6 +108,11 @@ struct BadInputTests {
         cases.append(BadCase(arguments: ["add", "8080/tcp", "--description", accented],
                              expected: "the description is \(accented.utf8.count) bytes, over the \(limit)-byte limit"))
 
+        // --deadline outside 1...86400 seconds, or not a number.
+        cases.append(BadCase(arguments: ["reconcile", "--deadline", "0"], expected: "--deadline must be between 1 and 86400 seconds", byArgumentParser: true))
+        cases.append(BadCase(arguments: ["add", "8080/tcp", "--deadline", "100000"], expected: "--deadline must be between 1 and 86400 seconds", byArgumentParser: true))
+        cases.append(BadCase(arguments: ["remove", "9000/tcp", "--deadline", "soon"], expected: "soon", byArgumentParser: true))
+
         // Rollback to a revision that does not exist, or is not a number.
         cases.append(BadCase(arguments: ["rollback", "999999"], expected: "there is no revision 999999"))
         cases.append(BadCase(arguments: ["rollback", "999999", "--no-apply"], expected: "there is no revision 999999"))

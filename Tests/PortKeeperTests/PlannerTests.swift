@@ -57,6 +57,8 @@ struct PlannerTests {
         Row(name: "not ours and not declared: foreign, left alone", declared: [], actual: [entry(web, client: "192.168.77.50")], owned: [], foreign: [web]),
         Row(name: "not ours and not declared, --prune: delete", declared: [], actual: [entry(web, client: "192.168.77.50")], owned: [], options: .init(prune: true), deletes: [web]),
         Row(name: "the seed router's port-80 entry is foreign", declared: [declared(dns)], actual: [entry(MappingKey(protocol: .tcp, externalPort: 80), client: "", description: "Webサーバ (HTTP)", enabled: false)], owned: [], adds: [dns], foreign: [MappingKey(protocol: .tcp, externalPort: 80)]),
+        Row(name: "an entry with a client that is not an address holds nothing: add, no conflict", declared: [declared(web)], actual: [entry(web, client: "x.y")], owned: [], adds: [web]),
+        Row(name: "an entry with a client that is not an address is never deleted, even ours or with --prune", declared: [], actual: [entry(web, client: "198.51.100.2&amp;"), entry(dns, client: "", enabled: true)], owned: [web], options: .init(prune: true)),
         Row(name: "same port, other protocol is another mapping", declared: [declared(web)], actual: [entry(MappingKey(protocol: .udp, externalPort: 8080), client: "192.168.77.50")], owned: [], adds: [web], foreign: [MappingKey(protocol: .udp, externalPort: 8080)]),
         Row(name: "ours, lost after a reboot: add again", declared: [declared(web), declared(dns)], actual: [], owned: [web, dns], adds: [dns, web]),
     ]

@@ -1,0 +1,108 @@
+import IGDClient
+import IGDProtocol
+import MappingRegistry
+
+/// The one place a library error becomes a line for the user: what failed, where, and what
+/// to try. Foundation's texts and internal outcome codes never pass through as they are.
+public enum Failure {
+    /// Turns a library error into one line with something to try.
+    /// - Parameter what: what was being done, naming the gateway ("listing the mappings of Router").
+    public static func explain(_ error: any Error, doing what: String) -> PortKeeperError {
+        switch error {
+        case let error as PortKeeperError:
+            return error
+        case let error as DeadlineExceeded:
+            return PortKeeperError("\(what) failed: \(error)",
+                                   hint: "the gateway is slow or hung; try again, give more time with --deadline SECONDS, or restart the router")
+        case let error as TransportError:
+            let hint: String
+            switch error.kind {
+            case .connectionRefused, .connectTimeout, .network:
+                hint = "the gateway may have rebooted onto a new port or address: run `portkeeper discover`"
+            case .timeout:
+                hint = "the gateway is slow or hung; try again, or restart the router"
+            case .tooLarge, .malformedResponse, .closedEarly, .redirect:
+                hint = "the gateway's answer was refused as unsafe or broken; run with --verbose for details"
+            }
+            return PortKeeperError("\(what) failed: \(clean(error.description))", hint: hint)
+        case let error as UPnPError:
+            return PortKeeperError("\(what) failed: the gateway answered \(fault(error.code, deviceDescription: error.deviceDescription))", hint: hint(forFault: error.code))
+        case let error as UnexpectedHTTPStatus:
+            return PortKeeperError("\(what) failed: the gateway answered \(error.action) with HTTP \(error.status) and no UPnP fault",
+                                   hint: "the gateway could not do it and did not say why; try again, or restart the router")
+        case let error as ActionUnavailable:
+            return PortKeeperError("\(what) failed: \(error)", hint: "this gateway does not offer it")
+        case let error as InvalidPortMappingEntry:
+            return PortKeeperError("\(what) failed: the gateway listed an \(error)", hint: "the entry is ignored; check the router's port-forwarding page")
+        case let error as ProtocolViolation:
+            return PortKeeperError("\(what) failed: \(clean(error.description))", hint: "the gateway's answer breaks the UPnP specification; run with --verbose for details")
+        default:
+            return PortKeeperError("\(what) failed: \(clean("\(error)"))")
+        }
+    }
+
+    /// "718 ConflictInMappingEntry", with what the device said when it says more.
+    public static func fault(_ code: Int, deviceDescription: String? = nil) -> String {
+        let error = UPnPError(code: code, deviceDescription: deviceDescription)
+        var text = "\(code) \(error.name ?? "(a code the UPnP specifications do not name)")"
+        if let said = deviceDescription.map(clean), !said.isEmpty, said != error.name {
+            text += " (\(String(said.prefix(80))))"
+        }
+        return text
+    }
+
+    /// What to try after a device fault, where there is something to try.
+    public static func hint(forFault code: Int) -> String? {
+        switch code {
+        case UPnPError.actionNotAuthorized:
+            return "enable UPnP port mapping (or 'allow changes') in the router's settings"
+        case UPnPError.conflictInMappingEntry:
+            return "another client holds this port on the router: `portkeeper plan` shows who; replace it with --force, or choose another port"
+        case UPnPError.noSuchEntryInArray:
+            return "the mapping is not on the router"
+        case UPnPError.onlyPermanentLeasesSupported:
+            return "the router takes permanent leases only: declare the mapping with --lease 0"
+        case UPnPError.invalidArgs, 600, 601:
+            return "the router refused the values; check --to, the ports and --lease"
+        case UPnPError.actionFailed:
+            return "the router could not do it; try again, or restart the router"
+        case 724:
+            return "this router wants the internal port equal to the external one: use --to HOST:PORT with the same port"
+        case 728:
+            return "the router's mapping table is full: remove mappings you no longer need"
+        case 729:
+            return "the router uses this port for something else (its own port forwarding?): choose another port"
+        case 715, 716, 726, 727, 732:
+            return "this router does not accept that wildcard; name the host and ports exactly"
+        default:
+            return nil
+        }
+    }
+
+    /// A journaled outcome in words: "the gateway answered 718 ConflictInMappingEntry".
+    public static func outcome(_ outcome: OperationOutcome) -> String {
+        switch outcome {
+        case .ok: return "done"
+        case .pending: return "not known yet"
+        case .upnp(let code): return "the gateway answered \(fault(code))"
+        case .unknown(let why): return why.isEmpty ? "no answer; the outcome is learned at the next reconcile" : "no usable answer (\(clean(why)))"
+        case .failed(let why): return clean(why)
+        }
+    }
+
+    /// Removes Foundation's raw error texts ("The operation couldn't be completed.
+    /// (NSXMLParserErrorDomain error 5.)"), which say nothing to a user.
+    public static func clean(_ text: String) -> String {
+        var text = text
+        let patterns = [
+            #/The operation could(?:n’t|n't| not) be completed\.\s*(?:\([A-Za-z.]+ error -?\d+\.\))?/#,
+            #/\(?[A-Za-z.]+ErrorDomain (?:error|Code=?) ?-?\d+\.?\)?/#,
+        ]
+        for pattern in patterns {
+            text = text.replacing(pattern, with: "")
+        }
+        // What is left around the removed text: "malformed XML (, line 1)" → "malformed XML (line 1)".
+        text = text.replacing("(, ", with: "(").replacing(" ()", with: "").replacing("()", with: "").replacing("\n", with: " ")
+        return text
+    }
+}
