@@ -25,20 +25,12 @@ struct WatcherTests {
             return [.searchResponse(st: st, usn: "\(Self.seedUDN)::\(st)", location: location.withLock { $0 })]
         }
         // A free port for the announcements: taken, noted, given back.
-        let probe = try await FakeSSDPResponder.start { _ in [] }
-        let notifyPort = probe.port
-        await probe.shutdown()
+        let notifyPort = try await Self.freeUDPPort()
 
         let before = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
         location.withLock { $0 = before.descriptionURL }
-        var discovery = DiscoveryOptions()
-        discovery.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
-        discovery.targetHost = "127.0.0.1"
-        discovery.targetPort = responder.port
-        let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
-        let record = try await keeper.gateway(before.descriptionURL)
-        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9090), client: .thisHost, internalPort: 9090, description: "Test")
-        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: responder.port), command: "test")
+        let (record, web) = try await Self.declareWebMapping(keeper, on: before)
         #expect(before.mappings.contains { $0.externalPort == 9090 })
 
         var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(30))
@@ -71,6 +63,23 @@ struct WatcherTests {
         #expect(latest.changes.contains { $0.kind == .added && $0.key == web.key })
         await after.shutdown()
         await responder.shutdown()
+    }
+
+    /// Discovery that searches loopback only, sending to `port`.
+    static func loopbackDiscovery(port: Int) -> DiscoveryOptions {
+        var discovery = DiscoveryOptions()
+        discovery.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+        discovery.targetHost = "127.0.0.1"
+        discovery.targetPort = port
+        return discovery
+    }
+
+    /// Records `gateway`, declares 9090/tcp on it and reconciles.
+    static func declareWebMapping(_ keeper: Keeper, on gateway: SimulatedGateway) async throws -> (GatewayRecord, DeclaredMapping) {
+        let record = try await keeper.gateway(gateway.descriptionURL)
+        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9090), client: .thisHost, internalPort: 9090, description: "Test")
+        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        return (record, web)
     }
 
     /// A free UDP port for announcements: taken, noted, given back.
@@ -110,14 +119,8 @@ struct WatcherTests {
         let sender = try await FakeSSDPResponder.start { _ in [] }
         let notifyPort = try await Self.freeUDPPort()
         // Should a check search for the router, it searches loopback only, where nobody answers.
-        var discovery = DiscoveryOptions()
-        discovery.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
-        discovery.targetHost = "127.0.0.1"
-        discovery.targetPort = sender.port
-        let keeper = Keeper(registry: registry, discovery: discovery, command: "test")
-        let record = try await keeper.gateway(gateway.descriptionURL)
-        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9090), client: .thisHost, internalPort: 9090, description: "Test")
-        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: sender.port), command: "test")
+        _ = try await Self.declareWebMapping(keeper, on: gateway)
 
         var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(60))
         watcher.notifyPort = notifyPort
