@@ -72,17 +72,21 @@ public enum ProcessRunner {
     ///
     /// The wait happens on a thread of its own, never on the Swift concurrency pool: tests run
     /// in parallel, and in-process fakes need that pool to answer the very program waited for.
+    ///
+    /// It waits for one of ``slots`` first, unless `waitsForASlot` is false: a process that other
+    /// processes of the same test wait for (one holding a lock, say) must not queue behind them.
     public static func run(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]? = nil,
         stdin: String? = nil,
-        timeout: Duration
+        timeout: Duration,
+        waitsForASlot: Bool = true
     ) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                slots.wait()
-                defer { slots.signal() }
+                if waitsForASlot { slots.wait() }
+                defer { if waitsForASlot { slots.signal() } }
                 continuation.resume(with: Result {
                     try runBlocking(executable, arguments, environment: environment, stdin: stdin, timeout: timeout)
                 })

@@ -54,8 +54,9 @@ struct LabWatchTests {
             for port in 9001...9002 { try await lab.portkeeper(["add", "\(port)/udp"]).check() }
             let watch = try startWatch(lab)
             #expect(try await watch.waitForLog("verified:"), "watch did not verify the gateway")
+            // Deleted (upnpc says so); watch may put it back before anyone looks, so the proof
+            // that it was gone is history's found-missing below.
             try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-d", "9002", "UDP"]).check()
-            #expect(try await declared(lab) == [9001])
             // Nothing announces a deletion: only the 2 s check can bring it back. The deadline is
             // generous so that a busy machine does not fail it.
             let back = try await waitFor(timeout: .seconds(15)) { try await declared(lab) == [9001, 9002] }
