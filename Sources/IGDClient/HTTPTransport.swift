@@ -69,9 +69,7 @@ public struct HTTPTransport: Sendable {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .nanoseconds(readTimeout.nanoseconds)))
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: urlText, maxBody: maxBody, readTimeout: readTimeout))
+                    try Self.addResponseHandlers(to: channel, promise: promise, url: urlText, maxBody: maxBody, readTimeout: readTimeout)
                 }
             }
 
@@ -109,6 +107,20 @@ public struct HTTPTransport: Sendable {
             throw TransportError(.redirect, url: urlText, "answered HTTP \(response.status) redirect to \(response.header("Location") ?? "nowhere"), which is not followed")
         }
         return response
+    }
+
+    /// Installs the handlers that read one response on `channel` (read timeout, NIOHTTP1's
+    /// codec, the capped collector); `promise` gets the response or a ``TransportError``.
+    ///
+    /// Exposed to the fuzz targets (Fuzz/), which drive it on an `EmbeddedChannel`; must be
+    /// called on the channel's event loop.
+    @_spi(Fuzzing)
+    public static func addResponseHandlers(
+        to channel: any Channel, promise: EventLoopPromise<HTTPResponse>, url: String, maxBody: Int, readTimeout: Duration
+    ) throws {
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .nanoseconds(readTimeout.nanoseconds)))
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: url, maxBody: maxBody, readTimeout: readTimeout))
     }
 
     static func connectFailure(_ error: any Error, url: String, timeout: Duration) -> TransportError {

@@ -105,10 +105,13 @@ public enum SSDP {
 }
 
 extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and stray CRs (a CR left before the line end,
+    /// as in "NT: upnp:rootdevice\r \r\n", is never part of a value; found by fuzzing).
     func trimmingWhitespace() -> String {
         var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        while let first = slice.first, blank(first) { slice.removeFirst() }
+        while let last = slice.last, blank(last) { slice.removeLast() }
         return String(slice)
     }
 }

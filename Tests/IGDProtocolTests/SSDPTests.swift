@@ -125,6 +125,15 @@ struct SSDPTests {
         #expect(response.location == "http://10.0.0.1:80/d.xml")
     }
 
+    @Test("A stray CR before the end of a header line is not part of the value")
+    func strayCarriageReturnIsNotPartOfAValue() throws {
+        // Found by the ssdp-notify fuzz target: the value kept its CR, and re-encoded it lost it.
+        let text = "NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r \r\nNTS: ssdp:byebye\r\nUSN: uuid:x::upnp:rootdevice\r\t\r\n\r\n"
+        let notify = try #require(try SSDP.parseNotify(Array(text.utf8)))
+        #expect(notify.notificationType == "upnp:rootdevice")
+        #expect(notify.usn == "uuid:x::upnp:rootdevice")
+    }
+
     @Test func firstOfARepeatedHeaderWins() throws {
         let text = "HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nUSN: uuid:x\r\nLOCATION: http://10.0.0.1/first.xml\r\nLocation: http://10.0.0.2/second.xml\r\n\r\n"
         let response = try #require(try SSDP.parseSearchResponse(Array(text.utf8)))
