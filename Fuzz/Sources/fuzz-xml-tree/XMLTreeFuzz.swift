@@ -15,6 +15,6 @@ public func fuzzXMLTree(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     } catch {
         Contract.undocumented(error, from: "XMLTree.parse")
     }
-    Contract.roundTrip(tree, encoded: XMLWriter.document(tree), "XML tree") { try XMLTree.parse($0) }
+    Contract.roundTrip(tree, encoded: Array(tree.serialized().utf8), "XML tree") { try XMLTree.parse($0) }
     return 0
 }
