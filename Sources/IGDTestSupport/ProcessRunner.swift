@@ -73,15 +73,16 @@ public enum ProcessRunner {
     /// The wait happens on a thread of its own, never on the Swift concurrency pool: tests run
     /// in parallel, and in-process fakes need that pool to answer the very program waited for.
     ///
-    /// It waits for one of ``slots`` first, unless `waitsForASlot` is false: a process that other
-    /// processes of the same test wait for (one holding a lock, say) must not queue behind them.
+    /// With `waitsForASlot`, it first waits for one of ``slots``: for tables of many command
+    /// lines run in parallel. Off by default: a test that starts a process and then waits for
+    /// what it does (a request at the fake, a lock taken) must not find it queued behind others.
     public static func run(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]? = nil,
         stdin: String? = nil,
         timeout: Duration,
-        waitsForASlot: Bool = true
+        waitsForASlot: Bool = false
     ) async throws -> ProcessResult {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -94,8 +95,8 @@ public enum ProcessRunner {
         }
     }
 
-    /// How many processes ``run(_:_:environment:stdin:timeout:)`` runs at once; the rest wait
-    /// their turn (their timeout counts from their start). A parameterized test of a hundred
+    /// How many processes ``run(_:_:environment:stdin:timeout:waitsForASlot:)`` runs at once when
+    /// asked to wait for a slot; the rest wait their turn (their timeout counts from their start). A parameterized test of a hundred
     /// command lines would otherwise start a hundred processes on two cores at once, and the
     /// in-process fakes they talk to would answer later than the programs' own deadlines.
     static let slots = DispatchSemaphore(value: 2 * max(1, ProcessInfo.processInfo.activeProcessorCount))

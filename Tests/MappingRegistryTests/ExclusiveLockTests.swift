@@ -183,7 +183,7 @@ private struct OtherProcessHolder {
         let pidFile = directory + "/holder.pid"
         let script = #"exec 9>>"$1" && flock -x 9 && : > "$1" && echo $$ >&9 && echo $$ > "$2" && exec sleep "$3""#
         let run = Task {
-            try? await ProcessRunner.run("sh", ["-c", script, "holder", lockPath, pidFile, String(seconds)], timeout: .seconds(seconds + 30), waitsForASlot: false)
+            try? await ProcessRunner.run("sh", ["-c", script, "holder", lockPath, pidFile, String(seconds)], timeout: .seconds(seconds + 30))
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)

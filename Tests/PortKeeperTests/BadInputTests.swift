@@ -167,7 +167,7 @@ struct BadInputTests {
             let before = registry.files()
             let adds = gateway.actionCount("AddPortMapping")
             let script = #"exec "$0" add 8080/tcp --description "$(printf '"# + printfBytes + #"')" --db "$1""#
-            let result = try await ProcessRunner.run("/bin/sh", ["-c", script, try Products.path("portkeeper"), registry.path], timeout: .seconds(90))
+            let result = try await ProcessRunner.run("/bin/sh", ["-c", script, try Products.path("portkeeper"), registry.path], timeout: .seconds(90), waitsForASlot: true)
             expectOneLineRefusal(result, saying: "is not valid UTF-8")
             #expect(registry.files() == before)
             #expect(gateway.actionCount("AddPortMapping") == adds)
@@ -180,7 +180,7 @@ struct BadInputTests {
         // A host of the subnet other than this machine, its network and its broadcast address.
         let host = [lan.network.value + 1, lan.network.value + 2].map(IPv4Address.init(value:)).first { $0 != lan.address }!
         try await withSeededRegistry("lanhost") { registry, _ in
-            let result = try await registry.portkeeper(["add", "8082/tcp", "--to", "\(host):80", "--no-apply"])
+            let result = try await registry.portkeeper(["add", "8082/tcp", "--to", "\(host):80", "--no-apply"], takingTurns: true)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(try await registry.mappings().contains { $0.externalPort == 8082 && $0.internalClient == host.description })
         }
@@ -193,17 +193,17 @@ struct BadInputTests {
         try await withSeededRegistry("redeclare") { registry, gateway in
             let revisions = try await registry.history().count
 
-            let same = try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply"])
+            let same = try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply"], takingTurns: true)
             #expect(same.status == 0, "\(same.stderr)")
             #expect(same.stdout.contains("9000/tcp is already declared so"), "\(same.stdout)")
             #expect(try await registry.history().count == revisions)
 
             // The default target written out is the same target.
-            let spelled = try await registry.portkeeper(["add", "9000/TCP", "--to", ":9000", "--description", "seed", "--no-apply"])
+            let spelled = try await registry.portkeeper(["add", "9000/TCP", "--to", ":9000", "--description", "seed", "--no-apply"], takingTurns: true)
             #expect(spelled.status == 0, "\(spelled.stderr)")
             #expect(try await registry.history().count == revisions)
 
-            let renamed = try await registry.portkeeper(["add", "9000/tcp", "--description", "new words", "--lease", "3600", "--no-apply"])
+            let renamed = try await registry.portkeeper(["add", "9000/tcp", "--description", "new words", "--lease", "3600", "--no-apply"], takingTurns: true)
             #expect(renamed.status == 0, "\(renamed.stderr)")
             #expect(renamed.stderr.isEmpty, "\(renamed.stderr)")
             let history = try await registry.history()
@@ -216,7 +216,7 @@ struct BadInputTests {
             #expect(mapping.internalClient == "this-host" && mapping.internalPort == 9000)
             #expect(declared.count == 2)
 
-            let game = try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "renamed game"])
+            let game = try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "renamed game"], takingTurns: true)
             #expect(game.status == 0, "\(game.stderr)\n\(game.stdout)")
             #expect(gateway.mappings.contains { $0.externalPort == 9001 && $0.description == "renamed game" })
         }
@@ -237,7 +237,7 @@ struct BadInputTests {
             for arguments in [["mappings"], ["mappings", "--json"], ["history"], ["gateways"],
                               ["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL],
                               ["reconcile", "--gateway", gateway.descriptionURL], ["rollback", "1"]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 expectOneLineRefusal(result, saying: "is not a portkeeper registry", arguments)
                 #expect(FileManager.default.contents(atPath: registry.path) == Data(content.utf8), "\(arguments)")
                 for suffix in ["-wal", "-shm"] {
@@ -256,7 +256,7 @@ struct BadInputTests {
             try await SQLiteShell.execute(registry.path, "CREATE TABLE recipe (name TEXT); INSERT INTO recipe VALUES ('soup')")
             let before = registry.files()
             for arguments in [["mappings"], ["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 expectOneLineRefusal(result, saying: "is an SQLite database of another program", arguments)
                 #expect(registry.files() == before, "\(arguments)")
             }
@@ -266,13 +266,13 @@ struct BadInputTests {
     @Test("a --db written by a newer portkeeper is refused and left byte-identical")
     func newerVersion() async throws {
         try await withSeededRegistry("newer") { registry, gateway in
-            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
+            let mappings = try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout
             try await SQLiteShell.execute(registry.path, "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future_change')")
             let before = registry.files()
             let addsBefore = gateway.actionCount("AddPortMapping")
             for arguments in [["mappings"], ["mappings", "--json"], ["history"], ["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"],
                               ["remove", "9000/tcp"], ["reconcile"], ["plan"], ["rollback", "1"]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 // Its own exit code, 78 (EX_CONFIG), for scripts to tell "upgrade" from other failures.
                 expectOneLineRefusal(result, saying: "was written by a newer portkeeper (migration 9999_future_change unknown)", arguments, status: 78)
                 #expect(registry.files() == before, "\(arguments) changed the registry")
@@ -280,7 +280,7 @@ struct BadInputTests {
             #expect(gateway.actionCount("AddPortMapping") == addsBefore)
             // Taken back out, the registry is as it was.
             try await SQLiteShell.execute(registry.path, "DELETE FROM grdb_migrations WHERE identifier = '9999_future_change'")
-            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
+            #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings)
         }
     }
 
@@ -292,7 +292,7 @@ struct BadInputTests {
             try await Immutable.set(registry.directory)
             defer { Immutable.clear(registry.directory) }
             for arguments in [["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL], ["mappings"]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 expectOneLineRefusal(result, saying: "read-only", arguments)
             }
             #expect((try? FileManager.default.contentsOfDirectory(atPath: registry.directory)) == [])
@@ -303,42 +303,42 @@ struct BadInputTests {
     @Test("an existing --db whose directory is read-only: refused, unchanged", .enabled(if: Immutable.works, "chattr +i is not available here"))
     func readOnlyDirectoryExistingRegistry() async throws {
         try await withSeededRegistry("rodir") { registry, gateway in
-            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
-            let history = try await registry.portkeeper(["history", "--json"]).stdout
+            let mappings = try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout
+            let history = try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout
             let before = registry.files()
             let addsBefore = gateway.actionCount("AddPortMapping")
             try await Immutable.set(registry.directory)
             defer { Immutable.clear(registry.directory) }
             for arguments in [["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"], ["remove", "9000/tcp"], ["reconcile"]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 expectOneLineRefusal(result, saying: "read-only", arguments)
                 #expect(registry.files() == before, "\(arguments) changed the registry")
             }
             #expect(gateway.actionCount("AddPortMapping") == addsBefore)
             Immutable.clear(registry.directory)
-            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
-            #expect(try await registry.portkeeper(["history", "--json"]).stdout == history)
+            #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings)
+            #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history)
         }
     }
 
     @Test("a read-only --db file: refused, unchanged", .enabled(if: Immutable.works, "chattr +i is not available here"))
     func readOnlyFile() async throws {
         try await withSeededRegistry("rofile") { registry, gateway in
-            let mappings = try await registry.portkeeper(["mappings", "--json"]).stdout
-            let history = try await registry.portkeeper(["history", "--json"]).stdout
+            let mappings = try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout
+            let history = try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout
             let before = registry.files()
             let addsBefore = gateway.actionCount("AddPortMapping")
             try await Immutable.set(registry.path)
             defer { Immutable.clear(registry.path) }
             for arguments in [["add", "8080/tcp", "--no-apply"], ["add", "8080/tcp"], ["remove", "9000/tcp", "--no-apply"], ["reconcile"]] {
-                let result = try await registry.portkeeper(arguments)
+                let result = try await registry.portkeeper(arguments, takingTurns: true)
                 expectOneLineRefusal(result, saying: "read-only", arguments)
                 #expect(registry.files() == before, "\(arguments) changed the registry")
             }
             #expect(gateway.actionCount("AddPortMapping") == addsBefore)
             Immutable.clear(registry.path)
-            #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings)
-            #expect(try await registry.portkeeper(["history", "--json"]).stdout == history)
+            #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings)
+            #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history)
         }
     }
 }
@@ -364,10 +364,10 @@ func withSeededRegistry(_ label: String, _ body: (ScratchRegistry, SimulatedGate
     try await withGateway { gateway in
         let registry = try ScratchRegistry(label)
         defer { registry.remove() }
-        try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply", "--gateway", gateway.descriptionURL]).check()
+        try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply", "--gateway", gateway.descriptionURL], takingTurns: true).check()
         // 192.168.1.50 is on none of this machine's subnets (the gateway is on loopback): said so.
-        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "game", "--no-apply"]).check()
-        try await registry.portkeeper(["reconcile"]).check()
+        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "game", "--no-apply"], takingTurns: true).check()
+        try await registry.portkeeper(["reconcile"], takingTurns: true).check()
         try #require(gateway.mappings.count == 2)
         try await body(registry, gateway)
     }
@@ -377,13 +377,13 @@ func withSeededRegistry(_ label: String, _ body: (ScratchRegistry, SimulatedGate
 /// registry's file, its -wal file, `mappings --json` and `history --json` are as before.
 func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying expected: String, byArgumentParser: Bool = false,
                    sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let mappings = try await registry.portkeeper(["mappings", "--json"])
-    let history = try await registry.portkeeper(["history", "--json"])
+    let mappings = try await registry.portkeeper(["mappings", "--json"], takingTurns: true)
+    let history = try await registry.portkeeper(["history", "--json"], takingTurns: true)
     try #require(mappings.status == 0 && history.status == 0, "\(mappings.stderr)\(history.stderr)", sourceLocation: sourceLocation)
     let before = registry.files()
     #expect(before.db != nil, sourceLocation: sourceLocation)
 
-    let result = try await registry.portkeeper(arguments)
+    let result = try await registry.portkeeper(arguments, takingTurns: true)
 
     #expect(registry.files() == before, "the registry's files changed", sourceLocation: sourceLocation)
     if byArgumentParser {
@@ -394,8 +394,8 @@ func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying e
     } else {
         expectOneLineRefusal(result, saying: expected, arguments, sourceLocation: sourceLocation)
     }
-    #expect(try await registry.portkeeper(["mappings", "--json"]).stdout == mappings.stdout, sourceLocation: sourceLocation)
-    #expect(try await registry.portkeeper(["history", "--json"]).stdout == history.stdout, sourceLocation: sourceLocation)
+    #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings.stdout, sourceLocation: sourceLocation)
+    #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history.stdout, sourceLocation: sourceLocation)
 }
 
 /// Status `status` (1 unless given: README's "Exit codes") and exactly one non-empty line on
@@ -423,8 +423,9 @@ struct ScratchRegistry: Sendable {
     var path: String { directory + "/registry.sqlite" }
 
     /// Runs the built portkeeper with `--db` this registry.
-    func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90)) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], timeout: timeout)
+    /// `takingTurns`: for tables of many command lines run in parallel (ProcessRunner.slots).
+    func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90), takingTurns: Bool = false) async throws -> ProcessResult {
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], timeout: timeout, waitsForASlot: takingTurns)
     }
 
     struct Files: Equatable {

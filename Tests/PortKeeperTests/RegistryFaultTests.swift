@@ -285,7 +285,7 @@ struct ForeignWriter {
             """
         let ready = directory + "/ready", stop = directory + "/stop"
         let python = try ProcessRunner.resolve("python3")
-        Task { _ = try? await ProcessRunner.run(python, ["-c", script, path, ready, stop], timeout: .seconds(120), waitsForASlot: false) }
+        Task { _ = try? await ProcessRunner.run(python, ["-c", script, path, ready, stop], timeout: .seconds(120)) }
         try await waitUntil("python3 holds BEGIN IMMEDIATE") { FileManager.default.fileExists(atPath: ready) }
         try await Task.sleep(for: .milliseconds(20))
         let pid = try #require(Int32(String(decoding: FileManager.default.contents(atPath: ready) ?? Data(), as: UTF8.self)))
