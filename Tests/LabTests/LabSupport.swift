@@ -14,11 +14,25 @@ func withLab(_ profile: LabProfile, _ body: (Lab) async throws -> Void) async th
         Issue.record("the lab could not start: \(error)")
         return
     }
-    defer {
-        lab.stop()
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + suffix) }
+    func remove() async {
+        // On a thread of its own: taking the lab down takes seconds, and a blocked thread of the
+        // Swift concurrency pool (two of them on two cores) is one the in-process fakes of the
+        // tests running beside this one cannot answer on.
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                lab.stop()
+                for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + suffix) }
+                continuation.resume()
+            }
+        }
     }
-    try await body(lab)
+    do {
+        try await body(lab)
+    } catch {
+        await remove()
+        throw error
+    }
+    await remove()
 }
 
 extension Lab {
