@@ -19,7 +19,14 @@ public final class FakeHTTPServer: Sendable {
     /// What changes while the server runs.
     private struct State {
         var requests: [FakeHTTPRequest] = []
+        /// Connections being served.
         var connections: [ObjectIdentifier: Channel] = [:]
+        /// Connections accepted by NIO and not yet taken by the accept loop. Held here, not only
+        /// in the listener's stream: an async channel dropped before its `executeThenClose` traps
+        /// ("Deinited NIOAsyncWriter without calling finish()"), which is what happened to one
+        /// that arrived as the listener closed. Whoever removes an entry owns it: the accept loop
+        /// serves it, ``shutdown()`` closes it.
+        var accepted: [ObjectIdentifier: NIOAsyncChannel<ByteBuffer, ByteBuffer>] = [:]
         var isShutDown = false
     }
 
@@ -37,20 +44,21 @@ public final class FakeHTTPServer: Sendable {
         port: Int = 0,
         handler: @escaping @Sendable (FakeHTTPRequest) async -> FakeHTTPReply
     ) async throws -> FakeHTTPServer {
+        let state = LockedBox(State())
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try Self.adopt(channel, state: state)
                 }
             }
         guard let boundPort = server.channel.localAddress?.port else {
             try? await server.channel.close()
             throw FakeServerError.noLocalAddress
         }
-        let state = LockedBox(State())
-        let acceptTask = Task {
+        // On the fakes' own threads: see FakeExecutor for why not the shared pool.
+        let acceptTask = Task.onFakeThreads {
             await acceptConnections(on: server, state: state, handler: handler)
         }
         let urlHost = host == "0.0.0.0" ? "127.0.0.1" : (host.contains(":") ? "[\(host)]" : host)
@@ -75,42 +83,64 @@ public final class FakeHTTPServer: Sendable {
     /// Stops listening, closes every open connection (hanging and endless ones included) and
     /// waits until all connection work has ended. Calling it again does nothing more.
     public func shutdown() async {
-        let open = state.withLock { state -> [Channel] in
+        let (open, unserved) = state.withLock { state in
             state.isShutDown = true
-            return Array(state.connections.values)
+            defer { state.accepted.removeAll() }
+            return (Array(state.connections.values), Array(state.accepted.values))
         }
         try? await listener.close()
         for channel in open {
             try? await channel.close()
         }
-        // Not cancelled: the accept loop ends when the closed listener's stream does, after
-        // closing (through executeThenClose) any connection still buffered in it. Cancelling
-        // would drop those, and NIO traps on an async channel dropped unclosed.
+        for connection in unserved {
+            try? await connection.executeThenClose { _, _ in }
+        }
+        // Not cancelled: the accept loop ends when the closed listener's stream does; the
+        // connections it still held were closed just above.
         await acceptTask.value
     }
 
     /// Accepts connections until the listener closes, serving each in a child task.
+    /// Wraps a newly accepted channel for async use and keeps it in `accepted` until the accept
+    /// loop takes it; after shutdown, closes it instead (nil). Runs on the channel's event loop.
+    private static func adopt(_ channel: Channel, state: LockedBox<State>) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer>? {
+        let isShutDown = state.withLock { $0.isShutDown }
+        guard !isShutDown else {
+            channel.close(promise: nil)
+            return nil
+        }
+        let connection = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        let kept = state.withLock { state -> Bool in
+            guard !state.isShutDown else { return false }
+            state.accepted[ObjectIdentifier(channel)] = connection
+            return true
+        }
+        guard kept else {
+            // Shut down between the two looks: close it the way NIO wants, on its own.
+            Task.onFakeThreads { try? await connection.executeThenClose { _, _ in } }
+            return nil
+        }
+        return connection
+    }
+
     private static func acceptConnections(
-        on server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>,
+        on server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>?, Never>,
         state: LockedBox<State>,
         handler: @escaping @Sendable (FakeHTTPRequest) async -> FakeHTTPReply
     ) async {
         try? await server.executeThenClose { inbound in
             await withTaskGroup(of: Void.self) { group in
                 do {
-                    for try await connection in inbound {
-                        let id = ObjectIdentifier(connection.channel)
-                        let accepted = state.withLock { state -> Bool in
-                            guard !state.isShutDown else { return false }
+                    for try await adopted in inbound {
+                        guard let adopted else { continue }
+                        let id = ObjectIdentifier(adopted.channel)
+                        // Taken from `accepted` only if shutdown() has not taken it to close.
+                        let taken = state.withLock { state -> NIOAsyncChannel<ByteBuffer, ByteBuffer>? in
+                            guard let connection = state.accepted.removeValue(forKey: id) else { return nil }
                             state.connections[id] = connection.channel
-                            return true
+                            return connection
                         }
-                        guard accepted else {
-                            // Through executeThenClose: an async channel dropped without it traps
-                            // ("Deinited NIOAsyncWriter without calling finish()").
-                            group.addTask { try? await connection.executeThenClose { _, _ in } }
-                            continue
-                        }
+                        guard let connection = taken else { continue }
                         group.addTask {
                             await serve(connection, state: state, handler: handler)
                             state.withLock { _ = $0.connections.removeValue(forKey: id) }
