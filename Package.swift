@@ -53,10 +53,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // systemd's notify protocol (one UNIX datagram socket to the local service manager; the
+        // network stays IGDClient's alone).
+        .target(name: "SystemdNotify"),
         .executableTarget(
             name: "portkeeper",
             dependencies: [
                 "PortKeeper",
+                "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,6 +79,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
+        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "MappingRegistryTests", dependencies: ["MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
