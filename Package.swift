@@ -7,7 +7,8 @@ import PackageDescription
 //   IGDTestSupport (fake gateway, fixtures, lab control) serves the tests only.
 let package = Package(
     name: "portkeeper",
-    platforms: [.macOS(.v13)],
+    // macOS 15: Synchronization's Mutex and task executors (the platform portkeeper is built for is Linux).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "portkeeper", targets: ["portkeeper"]),
         .library(name: "PortKeeper", targets: ["PortKeeper"]),
