@@ -43,6 +43,8 @@ let package = Package(
                 "IGDProtocol",
                 "Migrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The system SQLite GRDB builds on, for the one file control GRDB does not wrap.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(
@@ -61,6 +63,9 @@ let package = Package(
             name: "portkeeper",
             dependencies: [
                 "PortKeeper",
+                "MappingRegistry",
+                "IGDClient",
+                "IGDProtocol",
                 "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +87,10 @@ let package = Package(
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
-        .testTarget(name: "MappingRegistryTests", dependencies: ["MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(
+            name: "MappingRegistryTests",
+            dependencies: ["MappingRegistry", "Migrations", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],
