@@ -166,7 +166,7 @@ public final class FakeHTTPServer: Sendable {
             while let request = await reader.next(sendContinue: { try await outbound.write(interim) }) {
                 state.withLock { $0.requests.append(request) }
                 let reply = await handler(request)
-                let writer = HTTPReplyWriter(outbound: outbound)
+                let writer = HTTPReplyWriter(outbound: outbound, eventLoop: connection.channel.eventLoop)
                 let keepOpen = await writer.write(reply, answering: request, reader: &reader)
                 guard keepOpen, !Task.isCancelled else { return }
             }

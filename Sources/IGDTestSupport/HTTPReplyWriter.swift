@@ -8,6 +8,8 @@ struct HTTPReplyWriter {
     static let endlessInterval = Duration.milliseconds(2)
 
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// The connection's event loop, which times the pauses of slow and endless replies.
+    let eventLoop: any EventLoop
 
     /// Writes `reply` and tells whether the connection may carry another request.
     ///
@@ -38,6 +40,16 @@ struct HTTPReplyWriter {
         } catch {
             return false
         }
+    }
+
+    /// Waits `duration` on the event loop's timer, not `Task.sleep`'s: a sleeping task is woken
+    /// through Swift concurrency's shared pool, which the tests beside a fake may be holding
+    /// (see ``FakeExecutor``); a future completed by the event loop resumes on the fakes' threads.
+    private func pause(_ duration: Duration) async throws {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        try await eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.get()
+        try Task.checkCancellation()
     }
 
     private func send(_ bytes: [UInt8]) async throws {
@@ -76,7 +88,7 @@ struct HTTPReplyWriter {
         let size = max(1, chunkSize)
         var start = 0
         while start < bytes.count {
-            if start > 0 { try await Task.sleep(for: interval) }
+            if start > 0 { try await pause(interval) }
             let end = min(bytes.count, start + size)
             try await send(Array(bytes[start..<end]))
             start = end
@@ -94,7 +106,7 @@ struct HTTPReplyWriter {
         let buffer = ByteBuffer(bytes: piece)
         while !Task.isCancelled {
             try await outbound.write(buffer)
-            try await Task.sleep(for: Self.endlessInterval)
+            try await pause(Self.endlessInterval)
         }
     }
 }
