@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "IGDProtocol"),
@@ -54,6 +55,8 @@ let package = Package(
                 "IGDClient",
                 "MappingRegistry",
                 .product(name: "Logging", package: "swift-log"),
+                // The declaration file (apply -f): every node keeps its line for error messages.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // systemd's notify protocol (one UNIX datagram socket to the local service manager; the
