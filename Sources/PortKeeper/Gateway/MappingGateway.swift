@@ -5,8 +5,8 @@ import IGDProtocol
 /// and rollback talk to, whatever protocol the gateway speaks.
 ///
 /// UPnP IGD (``UPnPGateway``) lists its whole table. NAT-PMP and PCP cannot list: their
-/// ``mappings()`` is nil, and what portkeeper made there is known from the registry and
-/// re-verified by requesting it again.
+/// ``mappings()`` is nil, and the registry's last observation, as portkeeper's own operations
+/// left it, stands in for the table.
 ///
 /// A device's refusal is thrown as `UPnPError` with the nearest UPnP code (718 conflict, 714
 /// no such entry, 725 permanent leases only); a gateway that does not answer as
