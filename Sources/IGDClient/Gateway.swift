@@ -43,6 +43,13 @@ public struct PortMappingTable: Sendable, Equatable {
     /// Entries that make no sense (no client, a client that is not an address, a lease that
     /// is not a number…): left out of `entries`, to be shown as warnings and never acted on.
     public var invalid: [InvalidPortMappingEntry] = []
+
+    public init(entries: [PortMappingEntry], method: ListingMethod, note: String? = nil, invalid: [InvalidPortMappingEntry] = []) {
+        self.entries = entries
+        self.method = method
+        self.note = note
+        self.invalid = invalid
+    }
 }
 
 /// An action the chosen service does not offer (a v2 action on a v1 service).

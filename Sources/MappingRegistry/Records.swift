@@ -19,8 +19,6 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var addressClass: String?
     /// Learned: the gateway accepts only lease 0 (725, or 402 on a non-zero lease).
     public var permanentLeasesOnly: Bool
-    /// Learned: the longest lease the gateway grants, when it caps them.
-    public var leaseCap: UInt32?
     /// Learned: how the GetGenericPortMappingEntry walk ended.
     public var listEnd: String?
     /// Learned: whether GetListOfPortMappings answered (nil: not tried).

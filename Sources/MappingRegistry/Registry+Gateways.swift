@@ -130,7 +130,7 @@ extension Registry {
     }
 
     /// Records what was learned about a gateway's behaviour.
-    public func learn(gatewayID: Int64, permanentLeasesOnly: Bool? = nil, leaseCap: UInt32? = nil, listEnd: String? = nil,
+    public func learn(gatewayID: Int64, permanentLeasesOnly: Bool? = nil, listEnd: String? = nil,
                       listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil) throws {
         try writing { db in
             if let descriptionLimit {
@@ -138,9 +138,6 @@ extension Registry {
             }
             if let permanentLeasesOnly {
                 try db.execute(sql: "UPDATE gateway SET permanent_leases_only = ? WHERE id = ?", arguments: [permanentLeasesOnly, gatewayID])
-            }
-            if let leaseCap {
-                try db.execute(sql: "UPDATE gateway SET lease_cap = ? WHERE id = ?", arguments: [Int64(leaseCap), gatewayID])
             }
             if let listEnd {
                 try db.execute(sql: "UPDATE gateway SET list_end = ? WHERE id = ?", arguments: [listEnd, gatewayID])
@@ -181,7 +178,6 @@ extension GatewayRecord {
         externalAddress = row["external"]
         addressClass = row["external_class"]
         permanentLeasesOnly = row["permanent_leases_only"]
-        leaseCap = (row["lease_cap"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }
         listEnd = row["list_end"]
         listOfPortMappingsWorks = row["list_of_port_mappings_works"]
         descriptionLimit = row["description_limit"]

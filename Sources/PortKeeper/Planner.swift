@@ -16,10 +16,6 @@ public struct Plan: Sendable, Equatable {
         public var entry: PortMappingEntry
         public var current: PortMappingEntry
         public var differences: [String]
-        /// An update is a delete and an add: gateways refuse to move a mapping to another client
-        /// (718), and miniupnpd 2.3.1 answers an AddPortMapping over an existing entry with
-        /// success but keeps its old description and internal port.
-        public var needsDelete: Bool { true }
     }
 
     /// An entry to remove from the gateway.

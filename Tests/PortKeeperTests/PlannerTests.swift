@@ -83,13 +83,15 @@ struct PlannerTests {
         #expect(plan.adds.first { $0.declared.key == Self.dns }?.entry.internalClient == "192.168.77.40")
     }
 
-    @Test func everyUpdateDeletesFirst() {
+    @Test func everyUpdateDeletesFirst() throws {
         // Gateways refuse to move a mapping to another client, and miniupnpd keeps the old
-        // description when an entry is added over: an update is a delete and an add.
-        let moved = Planner.plan(declared: [Self.declared(Self.web)], actual: [Self.entry(Self.web, client: "192.168.77.9")], owned: [Self.web], hostAddress: Self.host)
-        #expect(moved.updates.first?.needsDelete == true)
+        // description when an entry is added over: an update is a delete and an add, one step.
+        let current = Self.entry(Self.web, client: "192.168.77.9")
+        let moved = Planner.plan(declared: [Self.declared(Self.web)], actual: [current], owned: [Self.web], hostAddress: Self.host)
+        let update = try #require(moved.updates.first)
+        #expect(Reconciliation.steps(moved, restoring: []) == [[.delete(current, .moved), .add(update.entry, .updated, foreign: false)]])
         let renamed = Planner.plan(declared: [Self.declared(Self.web, description: "x")], actual: [Self.entry(Self.web)], owned: [Self.web], hostAddress: Self.host)
-        #expect(renamed.updates.first?.needsDelete == true)
+        #expect(Reconciliation.steps(renamed, restoring: []).map { $0.map { if case .delete = $0 { "delete" } else { "add" } } } == [["delete", "add"]])
     }
 
     @Test func permanentLeasesOnlyAsksForLeaseZero() {

@@ -60,13 +60,13 @@ struct StopAndFailureTests {
 
     @Test("A timeout, a refused connection or a spent deadline stops the sending; a fault or a broken answer does not")
     func whatStopsTheSending() {
-        #expect(Keeper.meansUnreachable(TransportError(.connectionRefused, url: "http://127.0.0.1:1/ctl", "connection refused")))
-        #expect(Keeper.meansUnreachable(TransportError(.timeout, url: "http://127.0.0.1:1/ctl", "no complete answer within 5 s")))
-        #expect(Keeper.meansUnreachable(TransportError(.connectTimeout, url: "http://127.0.0.1:1/ctl", "no connection within 2 s")))
-        #expect(Keeper.meansUnreachable(DeadlineExceeded(what: "reconcile", length: .seconds(60))))
-        #expect(!Keeper.meansUnreachable(UPnPError(code: 718)))
-        #expect(!Keeper.meansUnreachable(UnexpectedHTTPStatus(status: 500, action: "AddPortMapping")))
-        #expect(!Keeper.meansUnreachable(TransportError(.closedEarly, url: "http://127.0.0.1:1/ctl", "connection closed")))
+        #expect(Reconciliation.meansUnreachable(TransportError(.connectionRefused, url: "http://127.0.0.1:1/ctl", "connection refused")))
+        #expect(Reconciliation.meansUnreachable(TransportError(.timeout, url: "http://127.0.0.1:1/ctl", "no complete answer within 5 s")))
+        #expect(Reconciliation.meansUnreachable(TransportError(.connectTimeout, url: "http://127.0.0.1:1/ctl", "no connection within 2 s")))
+        #expect(Reconciliation.meansUnreachable(DeadlineExceeded(what: "reconcile", length: .seconds(60))))
+        #expect(!Reconciliation.meansUnreachable(UPnPError(code: 718)))
+        #expect(!Reconciliation.meansUnreachable(UnexpectedHTTPStatus(status: 500, action: "AddPortMapping")))
+        #expect(!Reconciliation.meansUnreachable(TransportError(.closedEarly, url: "http://127.0.0.1:1/ctl", "connection closed")))
     }
 
     @Test("714 on a delete: the mapping is gone, its ownership record dropped, and the reconcile succeeds")

@@ -1,0 +1,163 @@
+import Foundation
+import IGDClient
+import IGDProtocol
+import MappingRegistry
+
+/// Finding a recorded gateway where it is now, and reaching its mappings.
+extension Keeper {
+    /// Records a gateway found on the network (discover, status, list do this).
+    @discardableResult
+    public func record(_ gateway: Gateway) throws -> (record: GatewayRecord, changes: [Change]) {
+        try registry.recordGateway(Self.observed(gateway))
+    }
+
+    /// The known gateway `reference` names (UDN, prefix, friendly name), or the one at a
+    /// description URL. Only when no gateway is known at all and none is named does discovery
+    /// run, to find and record them; a name the registry does not know is an error, not a
+    /// reason to search the network.
+    public func gateway(_ reference: String?) async throws -> GatewayRecord {
+        if let reference, reference.contains("://") {
+            return try record(try await liveGateway(reference)).record
+        }
+        if reference == nil, try registry.gateways().isEmpty {
+            let found = try await Inspector(client: client, discovery: discovery).gateways(.any)
+            for gateway in found { try record(gateway) }
+            if found.count > 1 { throw Inspector.several(found) }
+        }
+        return try registry.resolveGateway(reference)
+    }
+
+    /// The gateway as it is now, read from the network and recorded: from its URL, from the
+    /// description URL the registry knows (found again by UDN if it moved), or by discovery.
+    public func liveGateway(_ reference: String?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        let inspector = Inspector(client: client, discovery: discovery)
+        let parsed = try GatewayReference(parsing: reference)
+        let found: Gateway
+        if case .descriptionURL = parsed {
+            found = try await inspector.gateway(parsed, probe: probe)
+        } else if let known = try? registry.resolveGateway(reference), let url = try? GatewayURL(parsing: known.descriptionURL) {
+            do {
+                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(url, probe: probe) }
+            } catch let error as TransportError where error.suggestsGatewayMoved {
+                logger.info("\(known.udn) did not answer at \(url); rediscovering")
+                found = try await inspector.gateway(.udn(known.udn), probe: probe)
+            }
+        } else {
+            found = try await inspector.gateway(parsed, probe: probe)
+        }
+        try record(found)
+        return found
+    }
+
+    /// The gateway as it is now, for `status`: its external address must be known.
+    /// - Throws: when GetExternalIPAddress fails, in one line naming the gateway.
+    public func status(_ reference: String?) async throws -> Gateway {
+        var found = try await liveGateway(reference)
+        guard found.externalAddress == nil else { return found }
+        do {
+            found.externalAddress = try await client.perform(Actions.GetExternalIPAddress(), on: found.service)
+            return found
+        } catch {
+            throw Failure.explain(error, doing: "asking \(found.friendlyName) (\(found.service.controlURL)) for its external address")
+        }
+    }
+
+    /// Runs `body`, turning a gateway's failure into one line naming what was being done
+    /// (registry errors and errors already explained pass as they are).
+    func explaining<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PortKeeperError {
+            throw error
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as TransportError where error.suggestsGatewayMoved {
+            // Kept typed: callers rediscover on it, and explain it when that fails too.
+            throw error
+        } catch {
+            throw Failure.explain(error, doing: what)
+        }
+    }
+
+    static func observed(_ gateway: Gateway) -> ObservedGateway {
+        func service(_ s: ConnectionService) -> ObservedGateway.Service {
+            .init(serviceType: s.type.rawValue, serviceId: s.serviceId, controlURL: s.controlURL.description)
+        }
+        return ObservedGateway(
+            udn: gateway.udn, friendlyName: gateway.friendlyName, manufacturer: gateway.manufacturer,
+            modelName: gateway.modelName, modelNumber: gateway.modelNumber, descriptionURL: gateway.descriptionURL.description,
+            services: gateway.services.map(service), chosen: service(gateway.service), serviceChoice: gateway.choiceReason,
+            bootID: gateway.bootID, externalAddress: gateway.externalAddress
+        )
+    }
+
+    /// The stored control endpoint of a gateway.
+    func service(of record: GatewayRecord) throws -> ConnectionService {
+        guard let type = WANService(rawValue: record.serviceType) else {
+            throw PortKeeperError("the registry holds an unknown service type \(record.serviceType) for \(record.friendlyName)")
+        }
+        return ConnectionService(type: type, serviceId: "", controlURL: try GatewayURL(parsing: record.controlURL), deviceUDN: record.udn)
+    }
+
+    /// Runs `body` against the gateway at its stored control URL; when that refuses or times
+    /// out (a rebooted router on a new port or address), finds the gateway again by UDN,
+    /// records where it is now, and runs `body` there.
+    func withGateway<T: Sendable>(_ record: GatewayRecord, rediscover: Bool = true,
+                                  _ body: (GatewayRecord, any MappingGateway) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
+        do {
+            return (try await body(record, try mappingGateway(for: record)), record, [])
+        } catch let error as TransportError where error.suggestsGatewayMoved && rediscover {
+            logger.info("gateway \(record.udn) did not answer at \(record.controlURL) (\(error)); rediscovering")
+            let found = try await client.discover(discovery).gateways.first { $0.udn == record.udn }
+            guard let found else {
+                throw PortKeeperError("\(record.friendlyName) did not answer at \(record.controlURL) (\(error.detail)) and was not found again by discovery",
+                                      hint: "check that the router is on and UPnP enabled, then try again")
+            }
+            let (moved, changes) = try self.record(found)
+            return (try await body(moved, try mappingGateway(for: moved)), moved, changes)
+        }
+    }
+
+    /// The recorded gateway's mappings, reached with ``mappingGateways`` or over UPnP IGD.
+    func mappingGateway(for record: GatewayRecord) throws -> any MappingGateway {
+        if let mappingGateways { return try mappingGateways(record) }
+        return UPnPGateway(client: client, service: try service(of: record))
+    }
+
+    /// This host's address as the recorded gateway sees it.
+    func hostAddress(_ gateway: GatewayRecord) throws -> IPv4Address {
+        try mappingGateway(for: gateway).localAddress()
+    }
+
+    /// The gateway's table and external address, read where it is now (found again by UDN if it
+    /// moved), remembering what its listing showed about it.
+    func read(_ record: GatewayRecord, rediscover: Bool) async throws -> Reconciliation.Reading {
+        let ((table, address, gateway), found, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
+            try await withGateway(record, rediscover: rediscover) { record, gateway in
+                let table = try await gateway.mappings()
+                if let table { try learnListing(table, of: record) }
+                return (table, try? await gateway.externalAddress(), gateway)
+            }
+        }
+        return Reconciliation.Reading(record: found, gateway: gateway, table: table, externalAddress: address, moves: moves)
+    }
+
+    /// Remembers how the gateway answered a listing (whether GetListOfPortMappings works, how
+    /// its list ends), writing only when that is news.
+    func learnListing(_ table: PortMappingTable, of gateway: GatewayRecord) throws {
+        let works: Bool? = switch table.method {
+        case .listOfPortMappings: true
+        case .genericEntryWalk: WANService(rawValue: gateway.serviceType)?.isVersion2 == true ? false : nil
+        }
+        let end = table.method == .genericEntryWalk ? table.note : nil
+        if (works != nil && works != gateway.listOfPortMappingsWorks) || (end != nil && end != gateway.listEnd) {
+            try registry.learn(gatewayID: gateway.id, listEnd: end, listOfPortMappingsWorks: works)
+        }
+    }
+
+    /// What this keeper's command is doing, in a word, for the lock file: "reconcile", "add",
+    /// "watch" (the command line's first word that is not an option, after the program's name).
+    var activity: String? {
+        command.split(separator: " ").dropFirst().first { !$0.hasPrefix("-") }.map(String.init)
+    }
+}

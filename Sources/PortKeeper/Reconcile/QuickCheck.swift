@@ -1,0 +1,52 @@
+import IGDClient
+import IGDProtocol
+import MappingRegistry
+
+extension Keeper {
+    /// The cheapest look that tells whether the gateway still matches: on IGDv2 one
+    /// GetListOfPortMappings per declared protocol, else one GetSpecificPortMappingEntry per
+    /// declared mapping. Writes nothing. `watch` reconciles only when this says no.
+    /// - Returns: whether every declared mapping is there as declared, none needs renewing and
+    ///   nothing portkeeper owns is left over; and when the next lease renewal falls due.
+    public func quickCheck(_ record: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+        let declared = try registry.declarations(gatewayID: record.id)
+        let owned = try registry.ownedKeys(gatewayID: record.id)
+        guard try registry.unresolvedOperations(gatewayID: record.id).isEmpty else { return (false, nil) }
+        // Entries portkeeper owns but no longer declares need a reconcile to go.
+        guard owned.isSubset(of: Set(declared.map(\.key))) else { return (false, nil) }
+        let service = try service(of: record)
+        var seen: [PortMappingEntry] = []
+        if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
+            for proto in Set(declared.map(\.key.protocol)).sorted(by: { $0.rawValue < $1.rawValue }) {
+                do {
+                    // Entries that make no sense are ignored here as in the planner.
+                    let action = Actions.GetListOfPortMappings(protocol: proto)
+                    seen += try action.decodeChecked(try await client.call(action, on: service, within: client.deadline)).entries
+                } catch let error as UPnPError where error.code == UPnPError.portMappingNotFound {
+                    continue
+                }
+            }
+        } else {
+            for mapping in declared {
+                do {
+                    seen.append(try await client.perform(Actions.GetSpecificPortMappingEntry(
+                        remoteHost: mapping.key.remoteHost, externalPort: mapping.key.externalPort, protocol: mapping.key.protocol), on: service))
+                } catch let error as UPnPError where error.code == UPnPError.noSuchEntryInArray {
+                    return (false, nil)
+                }
+            }
+        }
+        let relevant = seen.filter { entry in declared.contains { $0.key == MappingKey(entry) } }
+        let plan = Planner.plan(declared: declared, actual: relevant, owned: owned, hostAddress: try hostAddress(record),
+                                permanentLeasesOnly: record.permanentLeasesOnly, descriptionLimit: record.descriptionLimit)
+        return (!plan.hasWork && plan.conflicts.isEmpty, Self.nextRenewal(declared: declared, table: relevant))
+    }
+
+    /// The soonest renewal among the declared mappings the table holds.
+    static func nextRenewal(declared: [DeclaredMapping], table: [PortMappingEntry]) -> Duration? {
+        let current = Dictionary(table.map { (MappingKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+        return declared.compactMap { mapping in
+            current[mapping.key].flatMap { Planner.renewalDue(declaredLease: mapping.leaseDuration, current: $0) }
+        }.min()
+    }
+}

@@ -1,0 +1,38 @@
+import IGDProtocol
+import MappingRegistry
+
+extension Keeper {
+    /// What a reconcile did.
+    public struct ReconcileReport: Sendable {
+        public var gateway: GatewayRecord
+        public var revision: Int64?
+        public var plan: Plan
+        public var changes: [Change]
+        /// The gateway matches the declaration now (foreign entries aside).
+        public var inSync: Bool
+        public var remaining: Plan
+        /// Entries of other programs a rollback could not re-create, with the gateway's answer.
+        public var unrestored: [(entry: PortMappingEntry, outcome: String)] = []
+        /// When the first declared mapping with a lease should be renewed.
+        public var nextRenewal: Duration?
+        /// A stop was asked for and the remaining operations were skipped.
+        public var stopped = false
+        /// The gateway stopped answering (a timeout, a refused connection) and nothing more was
+        /// sent to it: why, in one line with what to try.
+        public var unreachable: PortKeeperError?
+        /// The operations not sent because the gateway had stopped answering.
+        public var notSent: [MappingKey] = []
+        /// Every operation that failed, each in one line with what to try.
+        public var failures: [(key: MappingKey, error: PortKeeperError)] = []
+        /// Entries of the gateway's table that make no sense: ignored, never acted on.
+        public var ignored: [InvalidPortMappingEntry] = []
+        /// Everything asked for was done.
+        public var succeeded: Bool { inSync && unrestored.isEmpty && unreachable == nil }
+    }
+
+    /// What the journal says of an operation not sent because the gateway had stopped answering.
+    public static let notSentReason = "not sent: the gateway had stopped answering"
+
+    /// How long a reconcile given a deadline may take beyond it for each operation it sends.
+    public static let timePerOperation: Duration = .seconds(5)
+}

@@ -1,0 +1,55 @@
+import IGDClient
+import IGDProtocol
+import MappingRegistry
+
+/// How the outcome of an operation is told: from the gateway's answer while acting, or by
+/// reading its table afterwards when the answer never came.
+extension Reconciliation {
+    /// Sends one operation and maps what it threw to a journal outcome, keeping the error.
+    static func outcome(of action: OperationAction, _ entry: PortMappingEntry, on gateway: any MappingGateway) async -> (OperationOutcome, (any Error)?) {
+        do {
+            switch action {
+            case .add: try await gateway.add(entry)
+            case .delete: try await gateway.delete(entry)
+            }
+            return (.ok, nil)
+        } catch let error as UPnPError {
+            return (.upnp(error.code), error)
+        } catch {
+            // A timeout or a broken answer: the gateway may have acted. Resolved by reading.
+            return (.unknown("\(error)"), error)
+        }
+    }
+
+    /// What an operation of unknown outcome did, told by the gateway's table.
+    static func outcomeByReading(_ operation: JournaledOperation, table: [PortMappingEntry]) -> OperationOutcome {
+        let present = table.first { MappingKey($0) == operation.key }
+        switch operation.action {
+        case .add:
+            return present != nil && present?.internalClient == operation.entry?.internalClient ? .ok : .failed("not on the gateway when read")
+        case .delete:
+            return present == nil ? .ok : .failed("still on the gateway when read")
+        }
+    }
+
+    /// A failure after which nothing more is sent to the gateway: it did not answer in time,
+    /// refused the connection, or the command's deadline ran out.
+    static func meansUnreachable(_ error: any Error) -> Bool {
+        if error is DeadlineExceeded { return true }
+        if let error = error as? TransportError { return error.suggestsGatewayMoved }
+        return false
+    }
+
+    /// The revision's summary for `history`: "added 2, deleted 1 (not in sync)".
+    static func summary(_ changes: [Change], inSync: Bool) -> String {
+        var counts: [Change.Kind: Int] = [:]
+        for change in changes where change.key != nil { counts[change.kind, default: 0] += 1 }
+        let order: [Change.Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .renewed, .failed]
+        var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
+        if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
+        if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }
+        if changes.contains(where: { $0.kind == .hostAddressChanged }) { parts.append("this host's address changed") }
+        if parts.isEmpty { parts.append("nothing to do") }
+        return parts.joined(separator: ", ") + (inSync ? "" : " (not in sync)")
+    }
+}
