@@ -20,6 +20,13 @@ public struct HTTPLimits: Sendable {
     }
 
     public static let `default` = HTTPLimits()
+
+    /// Limits for routers that may take up to `seconds` over one request (the default is 5):
+    /// the connect and read timeouts keep their default share of it (2/5 and 3/5).
+    public static func request(seconds: Double, maxBodyBytes: Int = 1 << 20) -> HTTPLimits {
+        let whole = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+        return HTTPLimits(connectTimeout: whole * 2 / 5, readTimeout: whole * 3 / 5, deadline: whole, maxBodyBytes: maxBodyBytes)
+    }
 }
 
 /// A response read in full within the limits.

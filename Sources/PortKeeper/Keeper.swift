@@ -19,7 +19,8 @@ public struct Keeper: Sendable {
     public var command: String
     /// How long a reconcile waits for another one to finish.
     public var lockWait: Duration = .seconds(30)
-    /// Whether a reconcile extends the client's deadline by ``timePerOperation`` for each
+    /// Whether a reconcile extends the client's deadline by one request's time (the client's
+    /// `limits.deadline`, 5 s unless the user asked for more) for each
     /// operation it plans (the CLI's default deadline); false when the user gave one.
     public var deadlineScalesWithWork = true
     /// How a recorded gateway's mappings are reached; nil: over UPnP IGD with ``client`` at the

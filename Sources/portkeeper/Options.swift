@@ -20,7 +20,17 @@ struct DiscoveryArguments: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The most seconds the command may spend with the gateway (default: 60, plus 5 for each change a reconcile sends).", valueName: "seconds"))
     var deadline: Double?
 
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("The most seconds the router may take over one request (default: 5, or $PORTKEEPER_REQUEST_TIMEOUT); raise it for a slow router.", valueName: "seconds"))
+    var requestTimeout: Double?
+
+    /// The range `--request-timeout` and `$PORTKEEPER_REQUEST_TIMEOUT` accept.
+    static let requestTimeouts: ClosedRange<Double> = 1...120
+
     func validate() throws {
+        if let requestTimeout, !Self.requestTimeouts.contains(requestTimeout) {
+            throw ValidationError("--request-timeout must be between 1 and 120 seconds")
+        }
+        _ = try Self.requestTimeoutFromEnvironment()
         if let deadline, !(1...86_400).contains(deadline) {
             throw ValidationError("--deadline must be between 1 and 86400 seconds")
         }
@@ -48,9 +58,23 @@ struct DiscoveryArguments: ParsableArguments {
     /// ("list did not finish within 60 s").
     func client() -> GatewayClient {
         var client = GatewayClient()
+        if let seconds = requestTimeout ?? (try? Self.requestTimeoutFromEnvironment()) ?? nil {
+            client.limits = .request(seconds: seconds)
+        }
         let length = deadline.map { Duration.milliseconds(Int($0 * 1000)) } ?? Self.defaultDeadline
         client.deadline = Deadline(CommandLine.arguments.dropFirst().first ?? "portkeeper", in: length)
         return client
+    }
+}
+
+extension DiscoveryArguments {
+    /// `$PORTKEEPER_REQUEST_TIMEOUT`, when set: the default of `--request-timeout`.
+    static func requestTimeoutFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Double? {
+        guard let text = environment["PORTKEEPER_REQUEST_TIMEOUT"], !text.isEmpty else { return nil }
+        guard let seconds = Double(text), requestTimeouts.contains(seconds) else {
+            throw ValidationError("PORTKEEPER_REQUEST_TIMEOUT must be a number of seconds between 1 and 120, not '\(text.prefix(20))'")
+        }
+        return seconds
     }
 }
 

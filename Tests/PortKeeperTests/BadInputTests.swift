@@ -112,6 +112,9 @@ struct BadInputTests {
         cases.append(BadCase(arguments: ["reconcile", "--deadline", "0"], expected: "--deadline must be between 1 and 86400 seconds", byArgumentParser: true))
         cases.append(BadCase(arguments: ["add", "8080/tcp", "--deadline", "100000"], expected: "--deadline must be between 1 and 86400 seconds", byArgumentParser: true))
         cases.append(BadCase(arguments: ["remove", "9000/tcp", "--deadline", "soon"], expected: "soon", byArgumentParser: true))
+        // --request-timeout outside 1...120 seconds.
+        cases.append(BadCase(arguments: ["reconcile", "--request-timeout", "0.5"], expected: "--request-timeout must be between 1 and 120 seconds", byArgumentParser: true))
+        cases.append(BadCase(arguments: ["list", "--request-timeout", "121"], expected: "--request-timeout must be between 1 and 120 seconds", byArgumentParser: true))
 
         // Rollback to a revision that does not exist, or is not a number.
         cases.append(BadCase(arguments: ["rollback", "999999"], expected: "there is no revision 999999"))
@@ -425,7 +428,8 @@ struct ScratchRegistry: Sendable {
     /// Runs the built portkeeper with `--db` this registry.
     /// `takingTurns`: for tables of many command lines run in parallel (ProcessRunner.slots).
     func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90), takingTurns: Bool = false) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], timeout: timeout, waitsForASlot: takingTurns)
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], environment: PortKeeperCLI.environment(for: arguments),
+                                     timeout: timeout, waitsForASlot: takingTurns)
     }
 
     struct Files: Equatable {

@@ -9,7 +9,7 @@ struct CLITests {
     let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-cli-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: ["PORTKEEPER_DB": registryPath], timeout: .seconds(30))
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: PortKeeperCLI.environment(for: arguments, adding: ["PORTKEEPER_DB": registryPath]), timeout: .seconds(90))
     }
 
     @Test func discoverWithLocationSkipsSSDPAndChoosesTheConnectedService() async throws {
@@ -92,7 +92,7 @@ struct CLITests {
         defer { Task { await gateway.shutdown() } }
         gateway.override(path: "/ctl/IPConn", reply: .hang)
         let start = ContinuousClock.now
-        let result = try await portkeeper(["list", "--gateway", gateway.descriptionURL])
+        let result = try await portkeeper(["list", "--gateway", gateway.descriptionURL, "--request-timeout", "5"])
         let elapsed = ContinuousClock.now - start
         #expect(result.status != 0)
         #expect(result.stderr.contains("did not answer GetListOfPortMappings within 3 s"), "\(result.stderr)")

@@ -52,7 +52,7 @@ struct OneLineErrorTests {
             try await registry.portkeeper(["add", "7002/tcp", "--no-apply"]).check()
             try await registry.portkeeper(["add", "7003/tcp", "--no-apply"]).check()
             gateway.injectReply(action: "AddPortMapping", reply: .hang)
-            let result = try await registry.portkeeper(["reconcile", "--json"])
+            let result = try await registry.portkeeper(["reconcile", "--json", "--request-timeout", "5"])
             #expect(result.status == 1)
             struct Report: Decodable { var inSync: Bool; var stoppedAnswering: String?; var notSent: [String]? }
             let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))

@@ -155,7 +155,7 @@ struct RegistryFaultTests {
             try await registry.portkeeper(["add", "9000/tcp", "--no-apply", "--gateway", gateway.descriptionURL]).check()
             gateway.injectReply(action: "AddPortMapping", reply: .hang, times: 1)
             let executable = try Products.path("portkeeper")
-            let running = Task { try await registry.portkeeper(["reconcile"]) }
+            let running = Task { try await registry.portkeeper(["reconcile", "--request-timeout", "5"]) }
             defer { for pid in ProcessTable.pids(executable: executable, arguments: ["reconcile", registry.path]) { kill(pid, SIGKILL) } }
             try await waitUntil("the gateway received AddPortMapping") { gateway.actionCount("AddPortMapping") >= 1 }
             let pids = ProcessTable.pids(executable: executable, arguments: ["reconcile", registry.path])

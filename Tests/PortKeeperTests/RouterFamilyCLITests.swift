@@ -9,7 +9,7 @@ struct RouterFamilyCLITests {
     let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-families-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], timeout: .seconds(60))
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(90))
     }
 
     func removeRegistry() {

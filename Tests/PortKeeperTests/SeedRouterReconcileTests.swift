@@ -10,7 +10,7 @@ struct SeedRouterReconcileTests {
     let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-seed-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], timeout: .seconds(30))
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(90))
     }
 
     struct Revision: Decodable {

@@ -32,7 +32,4 @@ extension Keeper {
 
     /// What the journal says of an operation not sent because the gateway had stopped answering.
     public static let notSentReason = "not sent: the gateway had stopped answering"
-
-    /// How long a reconcile given a deadline may take beyond it for each operation it sends.
-    public static let timePerOperation: Duration = .seconds(5)
 }

@@ -146,7 +146,7 @@ struct Reconciliation {
     /// command's deadline each operation's own request time.
     mutating func begin(operations: Int) throws {
         if keeper.deadlineScalesWithWork {
-            gateway = gateway.extendingDeadline(by: Keeper.timePerOperation * operations)
+            gateway = gateway.extendingDeadline(by: keeper.client.limits.deadline * operations)
         }
         if revision == nil {
             revision = try registry.beginRevision(command: keeper.command, actor: keeper.actor, gatewayID: record.id, changes: [], summary: "reconcile")
