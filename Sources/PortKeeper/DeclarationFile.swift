@@ -79,6 +79,23 @@ public struct DeclarationFile: Sendable, Equatable {
         return try Reader(path: path).file(root)
     }
 
+    /// Checks each mapping's `to:` host as `add` checks `--to` (``DeclarationInput/client(_:localSubnets:allowRemote:)``),
+    /// against this machine's subnets, honouring each one's `allow-remote-client`.
+    /// - Throws: ``PortKeeperError`` "PATH:LINE: to: …" for the first that fails.
+    public func checkClients(localSubnets: [IPv4Subnet], path: String) throws {
+        for entry in mappings {
+            guard case .address(let address) = entry.mapping.client else { continue }
+            do {
+                try DeclarationInput.client(address, localSubnets: localSubnets, allowRemote: entry.allowRemoteClient)
+            } catch let error as PortKeeperError {
+                let message = error.message.replacingOccurrences(of: "--to \(address)", with: "\(address)")
+                let hint = error.hint?.replacingOccurrences(of: "add --allow-remote-client", with: "add `allow-remote-client: true` to it")
+                    .replacingOccurrences(of: "leave out the host (--to :PORT)", with: "leave out the host (to: :PORT)")
+                throw PortKeeperError("\(path):\(entry.line): to: \(message)", hint: hint)
+            }
+        }
+    }
+
     /// The file's text: the format version, the gateway when given, then each mapping with
     /// every field that differs from its default. `parse` reads it back equal.
     public func yaml() -> String {

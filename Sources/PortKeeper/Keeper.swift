@@ -99,20 +99,26 @@ public struct Keeper: Sendable {
         public var hostAddress: IPv4Address
         /// Entries of the gateway's table that make no sense: ignored, never acted on.
         public var ignored: [InvalidPortMappingEntry] = []
+        /// What the planned declaration changes in the registry's (`plan -f`); empty otherwise.
+        public var declarationChanges: [Change] = []
     }
 
     /// The diff between the declaration and the gateway, changing nothing anywhere.
-    public func plan(_ record: GatewayRecord, options: Planner.Options) async throws -> PlanReport {
+    /// - Parameter proposed: a declaration to plan instead of the registry's (`plan -f`); the
+    ///   report then says what replacing the registry's with it changes.
+    public func plan(_ record: GatewayRecord, options: Planner.Options, proposed: [DeclaredMapping]? = nil) async throws -> PlanReport {
         let ((table, host), gateway, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
             try await withGateway(record) { _, gateway in (try await gateway.mappings(), try gateway.localAddress()) }
         }
         let actual = try table?.entries ?? registry.lastObservation(gatewayID: gateway.id) ?? []
-        let declared = try registry.declarations(gatewayID: gateway.id)
+        let registered = try registry.declarations(gatewayID: gateway.id)
+        let declared = proposed ?? registered
         let owned = try registry.ownedKeys(gatewayID: gateway.id)
         let plan = Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
                                 permanentLeasesOnly: gateway.permanentLeasesOnly, descriptionLimit: gateway.descriptionLimit, options: options)
-        let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: declared, host: host))
-        return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host, ignored: table?.invalid ?? [])
+        let found = moves + (try foundChanges(gateway: gateway, actual: actual, owned: owned, declared: registered, host: host))
+        return PlanReport(gateway: gateway, plan: plan, actual: actual, found: found, hostAddress: host, ignored: table?.invalid ?? [],
+                          declarationChanges: proposed.map { Self.declarationChanges(from: registered, to: $0) } ?? [])
     }
 
     /// Makes the gateway match the declaration: plan, act, read back, record (``Reconciliation``).
@@ -147,15 +153,7 @@ public struct Keeper: Sendable {
         let target = try registry.declaration(afterRevision: revision, gatewayID: gatewayID)
         let foreign = try registry.foreignEntriesDeleted(afterRevision: revision, gatewayID: gatewayID)
         let restored = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
-            var changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")]
-            let targetKeys = Dictionary(target.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-            let currentKeys = Dictionary(current.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-            for (key, mapping) in targetKeys.sorted(by: { $0.key < $1.key }) where currentKeys[key] != mapping {
-                changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, Self.describe(mapping)))
-            }
-            for (key, mapping) in currentKeys.sorted(by: { $0.key < $1.key }) where targetKeys[key] == nil {
-                changes.append(Change(.undeclared, key, Self.describe(mapping)))
-            }
+            let changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")] + Self.declarationChanges(from: current, to: target)
             return (target, changes, "rollback to revision \(revision)")
         }
         guard let newRevision = restored else { throw PortKeeperError("the rollback to revision \(revision) recorded nothing") }

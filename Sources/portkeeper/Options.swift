@@ -81,10 +81,6 @@ extension DiscoveryArguments {
 struct GatewayArgument: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The gateway: its UDN (or a unique prefix) or its description URL.", valueName: "id"))
     var gateway: String?
-
-    func reference() throws -> GatewayReference {
-        try GatewayReference(parsing: gateway)
-    }
 }
 
 struct OutputArguments: ParsableArguments {

@@ -14,7 +14,7 @@ struct PortKeeperCommand: AsyncParsableCommand {
         subcommands: [
             DiscoverCommand.self, StatusCommand.self, ListCommand.self, GatewaysCommand.self,
             AddCommand.self, RemoveCommand.self, MappingsCommand.self,
-            PlanCommand.self, ReconcileCommand.self, HistoryCommand.self, RollbackCommand.self, WatchCommand.self,
+            PlanCommand.self, ReconcileCommand.self, ApplyCommand.self, ExportCommand.self, HistoryCommand.self, RollbackCommand.self, WatchCommand.self,
         ]
     )
 }
@@ -32,6 +32,9 @@ func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ b
         if let error = error as? RegistryError {
             message = error.description
             exitCode = registryExitCode(error.kind)
+        } else if let error = error as? InputError {
+            message = error.description
+            exitCode = ExitCode(64)
         } else {
             message = Failure.explain(error, doing: CommandLine.arguments.dropFirst().first ?? "the command").description
         }

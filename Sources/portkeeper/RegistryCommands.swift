@@ -161,8 +161,9 @@ struct GatewaysCommand: AsyncParsableCommand {
 }
 
 struct PlanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what reconcile would change, changing nothing.")
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what reconcile (or apply -f FILE) would change, changing nothing.")
 
+    @OptionGroup var input: FileArgument
     @OptionGroup var gateway: GatewayArgument
     @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
     var prune = false
@@ -174,12 +175,14 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
+            let file = try input.read()
             let keeper = discovery.keeper(try registry.open())
-            let record = try await keeper.gateway(gateway.gateway)
-            let report = try await keeper.plan(record, options: Planner.Options(prune: prune))
+            let reference = try file.map { try FileArgument.gatewayReference(file: $0.file, option: gateway.gateway, path: $0.path) } ?? gateway.gateway
+            let record = try await keeper.gateway(reference)
+            let report = try await keeper.plan(record, options: Planner.Options(prune: prune), proposed: file?.file.mappings.map(\.mapping))
             emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
             Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
-            if exitCode && !report.plan.isInSync { throw ExitCode(2) }
+            if exitCode && !(report.plan.isInSync && report.declarationChanges.isEmpty) { throw ExitCode(2) }
         }
     }
 }

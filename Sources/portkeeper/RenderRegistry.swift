@@ -31,6 +31,7 @@ extension Render {
     static func plan(_ report: Keeper.PlanReport) -> String {
         let plan = report.plan
         var lines = ["Plan for \(report.gateway.friendlyName) (this host is \(report.hostAddress)):"]
+        for declared in report.declarationChanges { lines.append("  declare    \(change(declared))") }
         for found in report.found { lines.append("  found      \(found.key.map { "\($0) " } ?? "")\(printable(found.detail))") }
         for add in plan.adds { lines.append("  + add      \(add.declared.key)  → \(entry(add.entry))") }
         for update in plan.updates { lines.append("  ~ update   \(update.declared.key)  \(update.differences.joined(separator: ", "))") }
@@ -41,7 +42,8 @@ extension Render {
         var summary = "\(plan.adds.count) to add, \(plan.updates.count) to update, \(plan.deletes.count + plan.replacements.count) to delete"
         if !plan.conflicts.isEmpty { summary += ", \(plan.conflicts.count) in conflict" }
         summary += ", \(plan.foreign.count) foreign left alone"
-        lines.append(plan.isInSync ? "In sync (\(summary))." : "Changes pending: \(summary).")
+        if !report.declarationChanges.isEmpty { summary = "\(report.declarationChanges.count) declaration change\(report.declarationChanges.count == 1 ? "" : "s"), " + summary }
+        lines.append(plan.isInSync && report.declarationChanges.isEmpty ? "In sync (\(summary))." : "Changes pending: \(summary).")
         return lines.joined(separator: "\n")
     }
 
@@ -146,6 +148,8 @@ struct PlanJSON: Encodable {
     var conflicts: [Item]
     var foreign: [MappingJSON]
     var found: [ChangeJSON]
+    /// What the file would change in the declaration (`plan -f`); empty otherwise.
+    var declaration: [ChangeJSON]
     init(_ report: Keeper.PlanReport) {
         let plan = report.plan
         gateway = report.gateway.udn
@@ -157,6 +161,7 @@ struct PlanJSON: Encodable {
         conflicts = plan.conflicts.map { Item(key: $0.declared.key.description, entry: MappingJSON($0.entry), current: MappingJSON($0.holder), detail: "held by \($0.holder.internalClient)") }
         foreign = plan.foreign.map(MappingJSON.init)
         found = report.found.map(ChangeJSON.init)
+        declaration = report.declarationChanges.map(ChangeJSON.init)
     }
 }
 
