@@ -24,10 +24,22 @@ deb=$(ls -t .build/dist/portkeeper_*.deb | head -1)
 # 2. Without the toolchain.
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
 if ldd "$bin" | grep -q 'libswift\|libFoundation\|libdispatch'; then fail "the binary links Swift libraries: $(ldd "$bin" | grep -o 'lib[A-Za-z_]*swift[A-Za-z_]*\.so' | sort -u | tr '\n' ' ')"; fi
+# A gateway description served on loopback (nothing leaves the machine), so that the binary
+# does real work: HTTP, XML, SQLite, dates and text.
+mkdir -p "$scratch/www"
+cp Tests/Fixtures/miniupnpd-2.3.1-igdv2/rootDesc.xml "$scratch/www/"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd "$scratch/www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$scratch"' EXIT
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break; sleep 0.1; done
 hidden=$(unshare -m bash -c '
   mount -t tmpfs none "$1" && [ -z "$(ls -A "$1")" ] || { echo "could not hide $1"; exit 3; }
-  "$2" --version && "$2" mappings --db "$3/registry.sqlite" && "$2" history --db "$3/registry.sqlite" --json
-' hide "$toolchain" "$(readlink -f "$bin")" "$scratch" 2>&1) || fail "with $toolchain hidden: $hidden"
+  db="$3/registry.sqlite"
+  "$2" --version && "$2" add 8080/tcp --no-apply --description "café ☕" --gateway "$4" --db "$db" \
+    && "$2" mappings --db "$db" && "$2" history --db "$db" --json && "$2" export --db "$db"
+' hide "$toolchain" "$(readlink -f "$bin")" "$scratch" "http://127.0.0.1:$port/rootDesc.xml" 2>&1) || fail "with $toolchain hidden: $hidden"
+grep -q 'café ☕' <<<"$hidden" || fail "with $toolchain hidden, the declared mapping did not read back: $hidden"
 ok "runs with $toolchain hidden; needs only: $(ldd "$bin" | awk '/=>/ {print $1}' | sort | tr '\n' ' ')"
 
 # 3. The unit's exposure.

@@ -117,7 +117,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: false) {
-            let registry = try registry.open()
+            let registry = try registry.openExisting()
             let record = try registry.resolveGateway(gateway.gateway)
             let subnets = LocalSubnets.current()
             let entries = try registry.declarations(gatewayID: record.id).map { mapping -> DeclarationFile.Entry in

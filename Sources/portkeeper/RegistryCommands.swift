@@ -12,10 +12,22 @@ struct RegistryArguments: ParsableArguments {
     /// Opens the registry; `beforeActing` (a command that may act on a router) also checks every
     /// page of it first, so that a damaged registry is named before anything is sent.
     func open(beforeActing: Bool = false) throws -> Registry {
-        let registry = try Registry(path: db ?? Registry.defaultPath())
+        let registry = try Registry(path: path)
         if beforeActing { try registry.checkIntegrity() }
         return registry
     }
+
+    /// Opens an existing registry for a command that only reads it (`mappings`, `history`,
+    /// `gateways`, `export`): a path that names no file is an error, never a new registry (a
+    /// mistyped --db must not leave directories and an empty registry behind).
+    func openExisting() throws -> Registry {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RegistryError.notFound("there is no registry at \(path): nothing has been declared there (`portkeeper add` or `portkeeper apply -f` creates it; check --db or PORTKEEPER_DB)")
+        }
+        return try open()
+    }
+
+    var path: String { db ?? Registry.defaultPath() }
 }
 
 /// The bytes of argv as the process received them, before Swift decodes them into
@@ -115,7 +127,7 @@ struct MappingsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: false) {
-            let all = try registry.open().allDeclarations()
+            let all = try registry.openExisting().allDeclarations()
             if output.json {
                 emit(Render.json(all.flatMap { gateway, mappings in mappings.map { DeclaredJSON($0, gateway: gateway) } }))
                 return
@@ -144,7 +156,7 @@ struct GatewaysCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: false) {
-            let gateways = try registry.open().gateways()
+            let gateways = try registry.openExisting().gateways()
             if output.json {
                 emit(Render.json(gateways.map(GatewayRecordJSON.init)))
                 return
@@ -243,7 +255,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: false) {
-            let registry = try registry.open()
+            let registry = try registry.openExisting()
             let gatewayID = try gateway.gateway.map { try registry.resolveGateway($0).id }
             let revisions = try registry.history(limit: limit, gatewayID: gatewayID)
             emit(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))

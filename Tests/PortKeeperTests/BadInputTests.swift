@@ -294,9 +294,11 @@ struct BadInputTests {
             defer { registry.remove() }
             try await Immutable.set(registry.directory)
             defer { Immutable.clear(registry.directory) }
-            for arguments in [["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL], ["mappings"]] {
+            // add would create it and cannot; mappings only reads, so it never tries to.
+            for (arguments, expected) in [(["add", "8080/tcp", "--no-apply", "--gateway", gateway.descriptionURL], "read-only"),
+                                          (["mappings"], "there is no registry at")] {
                 let result = try await registry.portkeeper(arguments, takingTurns: true)
-                expectOneLineRefusal(result, saying: "read-only", arguments)
+                expectOneLineRefusal(result, saying: expected, arguments)
             }
             #expect((try? FileManager.default.contentsOfDirectory(atPath: registry.directory)) == [])
             #expect(gateway.requests.isEmpty)

@@ -89,3 +89,20 @@ struct DeclarationFileCLITests {
         }
     }
 }
+
+/// Commands that only read the registry never create one.
+@Suite("Read-only commands and a registry that is not there")
+struct ReadOnlyCommandTests {
+    @Test("mappings, history, gateways and export on a --db that names no file: one line, exit 1, nothing created", arguments: [
+        ["mappings"], ["history"], ["gateways"], ["export"], ["mappings", "--json"],
+    ])
+    func noRegistryIsNotCreated(arguments: [String]) async throws {
+        let registry = try ScratchRegistry("read-only")
+        defer { registry.remove() }
+        let missing = registry.directory + "/typo/registry.sqlite"
+        let result = try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", missing],
+                                                 environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(60))
+        expectOneLineRefusal(result, saying: "there is no registry at \(missing)", arguments)
+        #expect(!FileManager.default.fileExists(atPath: registry.directory + "/typo"), "a directory was created")
+    }
+}
