@@ -33,6 +33,21 @@ struct CLITests {
         #expect(found[0].doubleNAT == false)
     }
 
+    @Test("list --verbose logs each request sent and each answer received, on stderr; stdout stays the table")
+    func verboseListLogsTheExchanges() async throws {
+        let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
+        defer { Task { await gateway.shutdown() } }
+        let result = try await portkeeper(["list", "--gateway", gateway.descriptionURL, "--verbose"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let posts = result.stderr.split(separator: "\n").filter { $0.contains("→ POST \(gateway.baseURL)") && $0.contains("GetGenericPortMappingEntry NewPortMappingIndex=") }
+        let answers = result.stderr.split(separator: "\n").filter { $0.contains("← GetGenericPortMappingEntry: HTTP ") }
+        #expect(result.stderr.contains("→ GET \(gateway.descriptionURL)"), "\(result.stderr)")
+        #expect(posts.count == gateway.actionCount("GetGenericPortMappingEntry"), "\(result.stderr)")
+        #expect(answers.count == posts.count, "\(result.stderr)")
+        #expect(result.stderr.contains("← GetGenericPortMappingEntry: HTTP 500"), "the listing's end is logged too: \(result.stderr)")
+        #expect(!result.stdout.contains("→"), "\(result.stdout)")
+    }
+
     @Test func listWalksTheSeedRoutersTableToItsHTTP500End() async throws {
         let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
         defer { Task { await gateway.shutdown() } }
