@@ -89,7 +89,10 @@ let package = Package(
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
-        .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(
+            name: "IGDClientTests",
+            dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "MappingRegistryTests",
             dependencies: ["MappingRegistry", "Migrations", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]

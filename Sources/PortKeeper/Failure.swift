@@ -17,7 +17,7 @@ public enum Failure {
         case let error as TransportError:
             let hint: String
             switch error.kind {
-            case .connectionRefused, .connectTimeout, .network:
+            case .connectionRefused, .connectTimeout, .unreachable, .network:
                 hint = "the gateway may have rebooted onto a new port or address: run `portkeeper discover`"
             case .timeout:
                 hint = "the gateway is slow or hung; try again, or restart the router"
