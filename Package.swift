@@ -98,6 +98,8 @@ let package = Package(
             dependencies: ["MappingRegistry", "Migrations", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        // The CLI's own code tested in-process (its error rendering): no process, no network.
+        .testTarget(name: "PortKeeperCLITests", dependencies: ["portkeeper", "PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
