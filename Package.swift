@@ -89,12 +89,17 @@ let package = Package(
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
-        .testTarget(name: "IGDClientTests", dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(
+            name: "IGDClientTests",
+            dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "MappingRegistryTests",
             dependencies: ["MappingRegistry", "Migrations", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        // The CLI's own code tested in-process (its error rendering): no process, no network.
+        .testTarget(name: "PortKeeperCLITests", dependencies: ["portkeeper", "PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,11 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import IGDProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Bounds on one HTTP exchange with a gateway.
 public struct HTTPLimits: Sendable {
@@ -130,15 +135,45 @@ public struct HTTPTransport: Sendable {
         try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, url: url, maxBody: maxBody, readTimeout: readTimeout))
     }
 
+    /// A failed connection attempt as a ``TransportError``, classified by what NIO reports
+    /// (its connect timeout, the socket's errno), never by the words of its message.
     static func connectFailure(_ error: any Error, url: String, timeout: Duration) -> TransportError {
-        if case ChannelError.connectTimeout = error {
+        switch connectFailureKind(error) {
+        case .connectTimeout:
             return TransportError(.connectTimeout, url: url, "no connection within \(timeout.secondsText)", limit: timeout)
-        }
-        let text = "\(error)"
-        if text.contains("refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
+        case .connectionRefused:
             return TransportError(.connectionRefused, url: url, "connection refused")
+        case let kind:
+            return TransportError(kind, url: url, "cannot connect (\(error))")
         }
-        return TransportError(.network, url: url, "cannot connect (\(text))")
+    }
+
+    /// The kind of a failed connection attempt: `connectTimeout` for NIO's own timeout or the
+    /// kernel's (ETIMEDOUT), `connectionRefused` for ECONNREFUSED (nobody listens: the gateway
+    /// restarted on another port, or is down), `unreachable` for no route to the host or its
+    /// network, `network` for anything else. A ``NIOConnectionError`` (a connect by name) is
+    /// judged by the last address it tried.
+    static func connectFailureKind(_ error: any Error) -> TransportError.Kind {
+        switch error {
+        case ChannelError.connectTimeout:
+            return .connectTimeout
+        case let error as NIOConnectionError:
+            return error.connectionErrors.last.map { connectFailureKind($0.error) } ?? .network
+        case let error as IOError:
+            return kind(errno: error.errnoCode)
+        default:
+            return .network
+        }
+    }
+
+    /// What an errno from `connect(2)` says about the gateway.
+    static func kind(errno code: CInt) -> TransportError.Kind {
+        switch code {
+        case ECONNREFUSED: return .connectionRefused
+        case ETIMEDOUT: return .connectTimeout
+        case EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN: return .unreachable
+        default: return .network
+        }
     }
 }
 

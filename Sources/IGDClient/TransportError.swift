@@ -2,8 +2,18 @@
 /// large or cut short, a redirect. Kept apart from device faults (`UPnPError`) and protocol
 /// violations (`ProtocolViolation`).
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
-        case connectionRefused, connectTimeout, timeout, tooLarge, closedEarly, redirect, malformedResponse, network
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Nobody listens at the gateway's address and port (ECONNREFUSED).
+        case connectionRefused
+        /// No connection within the connect timeout (or the kernel's, ETIMEDOUT).
+        case connectTimeout
+        /// Connected, but no complete answer in time.
+        case timeout
+        case tooLarge, closedEarly, redirect, malformedResponse
+        /// No route to the gateway or its network (EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN).
+        case unreachable
+        /// Any other failure to connect or talk.
+        case network
     }
 
     public let kind: Kind
@@ -37,6 +47,6 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
 
     /// The gateway is gone or moved (refused, unreachable, no answer): worth rediscovering.
     public var suggestsGatewayMoved: Bool {
-        [.connectionRefused, .connectTimeout, .timeout, .network].contains(kind)
+        [.connectionRefused, .connectTimeout, .timeout, .unreachable, .network].contains(kind)
     }
 }

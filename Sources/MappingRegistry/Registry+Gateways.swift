@@ -107,9 +107,9 @@ extension Registry {
         guard let reference = reference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else {
             switch all.count {
             case 1: return all[0]
-            case 0: throw RegistryError.notFound("no gateway is known yet; run `portkeeper discover`, or name one with --gateway")
+            case 0: throw RegistryError.notFound("no gateway is known yet", context: .noGatewayKnown)
             default:
-                throw RegistryError.invalid("\(all.count) gateways are known (\(all.map { "\($0.friendlyName) \($0.udn)" }.joined(separator: ", "))); choose one with --gateway")
+                throw RegistryError.invalid("\(all.count) gateways are known (\(all.map { "\($0.friendlyName) \($0.udn)" }.joined(separator: ", ")))", context: .severalGatewaysKnown)
             }
         }
         if let exact = all.first(where: { $0.udn.lowercased() == reference.lowercased() || $0.udn.lowercased() == "uuid:" + reference.lowercased() }) {
@@ -126,7 +126,7 @@ extension Registry {
         if byName.count > 1 {
             throw RegistryError.invalid("\(byName.count) gateways are named '\(reference)'; give the UDN instead")
         }
-        throw RegistryError.notFound("no known gateway matches '\(reference)'; `portkeeper gateways` lists them")
+        throw RegistryError.notFound("no known gateway matches '\(reference)'", context: .unknownGateway)
     }
 
     /// Records what was learned about a gateway's behaviour.

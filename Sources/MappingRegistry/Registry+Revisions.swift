@@ -34,7 +34,7 @@ extension Registry {
     public func declaration(afterRevision revision: Int64, gatewayID: Int64) throws -> [DeclaredMapping] {
         try reading { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM revision WHERE id = ?", arguments: [revision]) != nil else {
-                throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
+                throw RegistryError.notFound("there is no revision \(revision)", context: .unknownRevision)
             }
             let snapshot = try String.fetchOne(db, sql: """
                 SELECT mappings FROM declaration_snapshot WHERE gateway_id = ? AND revision_id <= ?
@@ -141,7 +141,7 @@ extension Registry {
     public func revisionGateway(_ revision: Int64) throws -> Int64? {
         try reading { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT gateway_id FROM revision WHERE id = ?", arguments: [revision]) else {
-                throw RegistryError.notFound("there is no revision \(revision); `portkeeper history` lists them")
+                throw RegistryError.notFound("there is no revision \(revision)", context: .unknownRevision)
             }
             return row["gateway_id"]
         }

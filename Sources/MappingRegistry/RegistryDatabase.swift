@@ -32,7 +32,7 @@ public final class Registry: Sendable {
     ///   `busy`, `corrupt`, `invalid`), or an error of a migration.
     public init(path: String) throws {
         guard !path.isEmpty else {
-            throw RegistryError.invalid("the registry path is empty; give a file with --db")
+            throw RegistryError.invalid("the registry path is empty", context: .emptyPath)
         }
         self.path = path
         let directory = Self.directory(of: path)
@@ -183,7 +183,7 @@ public final class Registry: Sendable {
             }
             if applied.isEmpty, try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0 > 0 {
                 // Tables, but none of ours: someone else's database, to be left alone.
-                throw RegistryError(.notADatabase, "\(path) is an SQLite database of another program, not a portkeeper registry; use another --db")
+                throw RegistryError(.notADatabase, "\(path) is an SQLite database of another program, not a portkeeper registry", context: .anotherFileWouldDo)
             }
             let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
             return applied.isSuperset(of: known) && journalMode?.lowercased() == "wal"

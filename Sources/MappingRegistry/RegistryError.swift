@@ -1,9 +1,12 @@
 import Foundation
 import GRDB
 
-/// Why the registry could not do something: one line saying what happened and what to do.
+/// Why the registry could not do something: one line saying what happened, with what to do
+/// where that needs no front end's flag or command.
 ///
-/// Match on ``kind``; show ``description`` (it is ``message``) to the user. SQLite's own texts
+/// Match on ``kind``; show ``description`` to the user. ``context`` tells a front end where it
+/// has something of its own to add (the CLI: "use another --db", "`portkeeper history` lists
+/// them"), which the registry never words itself. SQLite's own texts
 /// ("SQLite error 8: attempt to write a readonly database - while executing …") never reach
 /// the user as they are: every query maps SQLite's result codes to one of these kinds.
 public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -33,38 +36,68 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         case failed
     }
 
-    public let kind: Kind
-    /// One line: what happened and what to do.
-    public let message: String
+    /// Where a front end has something of its own to say about the failure.
+    public enum Context: Sendable, Hashable {
+        case none
+        /// The file at the registry path cannot serve as it is; another file would.
+        case anotherFileWouldDo
+        /// No registry path was given.
+        case emptyPath
+        /// The revision asked for does not exist.
+        case unknownRevision
+        /// No gateway is recorded, and none was named.
+        case noGatewayKnown
+        /// Several gateways are recorded, and none was named.
+        case severalGatewaysKnown
+        /// No recorded gateway matches the reference given.
+        case unknownGateway
+        /// An operation (`operation`: "AddPortMapping 8080/tcp") reached the gateway and its
+        /// outcome could not be recorded because of `cause`.
+        indirect case outcomeNotRecorded(operation: String, cause: RegistryError)
+    }
 
-    public init(_ kind: Kind, _ message: String) {
+    public let kind: Kind
+    /// One line: what happened.
+    public let message: String
+    /// What to do, where that needs no front end's flag or command.
+    public let hint: String?
+    public let context: Context
+
+    public init(_ kind: Kind, _ message: String, hint: String? = nil, context: Context = .none) {
         self.kind = kind
         // One line, whatever the pieces put together contained.
         self.message = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        self.hint = hint?.split(whereSeparator: \.isNewline).joined(separator: " ")
+        self.context = context
     }
 
-    public var description: String { message }
+    /// The message and the hint: "; " between them, or a space after a message that ends a sentence.
+    public var description: String {
+        guard let hint else { return message }
+        return message.hasSuffix(".") ? "\(message) \(hint)" : "\(message); \(hint)"
+    }
 
     // MARK: - Opening the registry
 
     /// "PATH is not a database …".
     public static func notADatabase(path: String) -> RegistryError {
-        RegistryError(.notADatabase, "\(path) is not a portkeeper registry (file is not a database); move it aside or use another --db")
+        RegistryError(.notADatabase, "\(path) is not a portkeeper registry (file is not a database)", hint: "move it aside", context: .anotherFileWouldDo)
     }
 
     /// "PATH was written by a newer portkeeper (migration X unknown) …".
     public static func newerVersion(path: String, unknownMigration: String) -> RegistryError {
-        RegistryError(.newerVersion, "\(path) was written by a newer portkeeper (migration \(unknownMigration) unknown); upgrade portkeeper or use another --db")
+        RegistryError(.newerVersion, "\(path) was written by a newer portkeeper (migration \(unknownMigration) unknown)", hint: "upgrade portkeeper",
+                      context: .anotherFileWouldDo)
     }
 
     /// "cannot write PATH: read-only …"; `path` is the file or the directory that cannot be written.
     public static func readOnly(path: String) -> RegistryError {
-        RegistryError(.readOnly, "cannot write \(path): read-only; make it writable or use another --db")
+        RegistryError(.readOnly, "cannot write \(path): read-only", hint: "make it writable", context: .anotherFileWouldDo)
     }
 
     /// "cannot create PATH: REASON …".
     public static func cannotCreate(path: String, reason: String) -> RegistryError {
-        RegistryError(.cannotCreate, "cannot create \(path): \(reason); fix the path or use another --db")
+        RegistryError(.cannotCreate, "cannot create \(path): \(reason)", hint: "fix the path", context: .anotherFileWouldDo)
     }
 
     /// The database file stayed locked for longer than the busy timeout by someone unknown.
@@ -97,7 +130,9 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// "the registry is damaged; …": SQLite found a malformed page, or a row does not decode.
     public static func corrupt(path: String, detail: String) -> RegistryError {
-        RegistryError(.corrupt, "the registry is damaged; \(path): \(detail). Keep a copy of it; `sqlite3 \(path) .recover` (or `.dump`) shows what can be saved; then move it aside to start a new one, or use another --db")
+        RegistryError(.corrupt, "the registry is damaged; \(path): \(detail).",
+                      hint: "Keep a copy of it; `sqlite3 \(path) .recover` (or `.dump`) shows what can be saved; then move it aside to start a new one",
+                      context: .anotherFileWouldDo)
     }
 
     /// The disk holding the registry is full.
@@ -112,11 +147,18 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     // MARK: - Using the registry
 
-    /// Something named does not exist; `message` says what and how to list what exists.
-    public static func notFound(_ message: String) -> RegistryError { RegistryError(.notFound, message) }
+    /// Something named does not exist; `message` says what.
+    public static func notFound(_ message: String, context: Context = .none) -> RegistryError { RegistryError(.notFound, message, context: context) }
 
     /// Bad input; `message` says what is wrong and what to give instead.
-    public static func invalid(_ message: String) -> RegistryError { RegistryError(.invalid, message) }
+    public static func invalid(_ message: String, context: Context = .none) -> RegistryError { RegistryError(.invalid, message, context: context) }
+
+    /// An operation reached the gateway and the registry could not record its outcome: it stays
+    /// pending in the journal, and the next reconcile learns it by reading the gateway.
+    public static func outcomeNotRecorded(operation: String, cause: RegistryError) -> RegistryError {
+        RegistryError(cause.kind, "\(operation) reached the gateway but its outcome could not be recorded: \(cause)",
+                      hint: "the next reconcile finds it on the gateway and records it", context: .outcomeNotRecorded(operation: operation, cause: cause))
+    }
 
     /// The registry's content contradicts itself; `message` says how.
     public static func corrupt(_ message: String) -> RegistryError { RegistryError(.corrupt, message) }

@@ -58,23 +58,23 @@ public struct DeclarationFile: Sendable, Equatable {
     /// - Throws: ``PortKeeperError`` "PATH:LINE: FIELD …" for the first problem found.
     public static func parse(_ bytes: [UInt8], path: String) throws -> DeclarationFile {
         guard bytes.count <= maxBytes else {
-            throw PortKeeperError("\(path): \(bytes.count) bytes, over the \(maxBytes)-byte limit of a declaration file")
+            throw PortKeeperError(.invalidInput, "\(path): \(bytes.count) bytes, over the \(maxBytes)-byte limit of a declaration file")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw PortKeeperError("\(path): not UTF-8 text", hint: "save it as UTF-8")
+            throw PortKeeperError(.invalidInput, "\(path): not UTF-8 text", hint: "save it as UTF-8")
         }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: text, .basic) else {
-                throw PortKeeperError("\(path): empty file", hint: "write at least `mappings: []` to declare nothing")
+                throw PortKeeperError(.invalidInput, "\(path): empty file", hint: "write at least `mappings: []` to declare nothing")
             }
             root = composed
         } catch let error as PortKeeperError {
             throw error
         } catch let error as YamlError {
-            throw PortKeeperError("\(path)\(describe(error))")
+            throw PortKeeperError(.invalidInput, "\(path)\(describe(error))")
         } catch {
-            throw PortKeeperError("\(path): not readable as YAML")
+            throw PortKeeperError(.invalidInput, "\(path): not readable as YAML")
         }
         return try Reader(path: path).file(root)
     }
@@ -164,9 +164,9 @@ public struct DeclarationFile: Sendable, Equatable {
 private struct Reader {
     let path: String
 
-    func fail(_ node: Node?, _ message: String, hint: String? = nil) -> PortKeeperError {
+    func fail(_ node: Node?, _ message: String, hint: String? = nil, context: PortKeeperError.Context = .none) -> PortKeeperError {
         let line = node?.mark.map { ":\($0.line)" } ?? ""
-        return PortKeeperError("\(path)\(line): \(message)", hint: hint)
+        return PortKeeperError(.invalidInput, "\(path)\(line): \(message)", hint: hint, context: context)
     }
 
     /// The pairs of a mapping node, refusing duplicate and unknown keys.
@@ -194,7 +194,7 @@ private struct Reader {
         do {
             return try body()
         } catch let error as PortKeeperError {
-            throw fail(node, "\(field): \(error.message)", hint: error.hint)
+            throw fail(node, "\(field): \(error.message)", hint: error.hint, context: error.context)
         }
     }
 

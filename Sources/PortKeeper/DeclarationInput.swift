@@ -13,11 +13,11 @@ public enum DeclarationInput {
     public static func key(_ text: String) throws -> MappingKey {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
-            throw PortKeeperError("'\(text)' is not PORT/PROTO", hint: "write it like 8080/tcp or 53/udp")
+            throw PortKeeperError(.invalidInput, "'\(text)' is not PORT/PROTO", hint: "write it like 8080/tcp or 53/udp")
         }
         let port = try port(String(parts[0]), what: "external port")
         guard let proto = TransportProtocol(caseInsensitive: String(parts[1])) else {
-            throw PortKeeperError("protocol '\(parts[1])' is neither tcp nor udp")
+            throw PortKeeperError(.invalidInput, "protocol '\(parts[1])' is neither tcp nor udp")
         }
         return MappingKey(protocol: proto, externalPort: port)
     }
@@ -25,7 +25,7 @@ public enum DeclarationInput {
     /// A port number 1...65535, digits only.
     public static func port(_ text: String, what: String = "port") throws -> UInt16 {
         guard !text.isEmpty, text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), (1...65535).contains(value) else {
-            throw PortKeeperError("\(what) '\(text)' is not a number from 1 to 65535")
+            throw PortKeeperError(.invalidInput, "\(what) '\(text)' is not a number from 1 to 65535")
         }
         return UInt16(value)
     }
@@ -41,7 +41,7 @@ public enum DeclarationInput {
         }
         guard !hostText.isEmpty else { return (.thisHost, port) }
         guard let address = IPv4Address(hostText) else {
-            throw PortKeeperError("'\(hostText)' is not an IPv4 address written canonically (like 192.168.1.20)")
+            throw PortKeeperError(.invalidInput, "'\(hostText)' is not an IPv4 address written canonically (like 192.168.1.20)")
         }
         return (.address(address), port)
     }
@@ -58,33 +58,32 @@ public enum DeclarationInput {
     public static func client(_ address: IPv4Address, localSubnets: [IPv4Subnet], allowRemote: Bool) throws {
         let what = "--to \(address)"
         if address == IPv4Address(255, 255, 255, 255) {
-            throw PortKeeperError("\(what) is the limited broadcast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
+            throw PortKeeperError(.invalidInput, "\(what) is the limited broadcast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
         }
         if address.isIn(IPv4Address(0, 0, 0, 0), prefixLength: 8) {
-            throw PortKeeperError("\(what) is an unspecified address (0.0.0.0/8), not a machine", hint: "leave out the host (--to :PORT) for this machine, or give another machine's LAN address")
+            throw PortKeeperError(.invalidInput, "\(what) is an unspecified address (0.0.0.0/8), not a machine", context: .clientUnspecified)
         }
         if address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) {
-            throw PortKeeperError("\(what) is a loopback address: the router would send the traffic to itself", hint: "leave out the host (--to :PORT) for this machine")
+            throw PortKeeperError(.invalidInput, "\(what) is a loopback address: the router would send the traffic to itself", context: .clientLoopback)
         }
         if address.isIn(IPv4Address(224, 0, 0, 0), prefixLength: 4) {
-            throw PortKeeperError("\(what) is a multicast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
+            throw PortKeeperError(.invalidInput, "\(what) is a multicast address, not one machine", hint: "give the LAN address of the machine the traffic should reach")
         }
         if address.isIn(IPv4Address(240, 0, 0, 0), prefixLength: 4) {
-            throw PortKeeperError("\(what) is in the reserved range 240.0.0.0/4, not a machine", hint: "give the LAN address of the machine the traffic should reach")
+            throw PortKeeperError(.invalidInput, "\(what) is in the reserved range 240.0.0.0/4, not a machine", hint: "give the LAN address of the machine the traffic should reach")
         }
         let lan = localSubnets.filter { !$0.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) }
         for subnet in lan where subnet.hasBroadcast {
             if address == subnet.broadcast {
-                throw PortKeeperError("\(what) is the broadcast address of the local subnet \(subnet), not one machine", hint: "give the LAN address of the machine the traffic should reach")
+                throw PortKeeperError(.invalidInput, "\(what) is the broadcast address of the local subnet \(subnet), not one machine", hint: "give the LAN address of the machine the traffic should reach")
             }
             if address == subnet.network {
-                throw PortKeeperError("\(what) is the network address of the local subnet \(subnet), not a machine", hint: "give the LAN address of the machine the traffic should reach")
+                throw PortKeeperError(.invalidInput, "\(what) is the network address of the local subnet \(subnet), not a machine", hint: "give the LAN address of the machine the traffic should reach")
             }
         }
         guard allowRemote || lan.contains(where: { $0.contains(address) }) else {
             let subnets = lan.isEmpty ? "this machine is on no IPv4 subnet" : "this machine's subnets are " + lan.map(\.description).joined(separator: ", ")
-            throw PortKeeperError("\(what) is on none of this machine's subnets (\(subnets))",
-                                  hint: "check the address; if the machine is reachable through the router all the same, add --allow-remote-client")
+            throw PortKeeperError(.invalidInput, "\(what) is on none of this machine's subnets (\(subnets))", context: .clientOffSubnet)
         }
     }
 
@@ -104,13 +103,13 @@ public enum DeclarationInput {
         guard let index = firstInvalidUTF8(arguments) else { return }
         let shown = String(decoding: arguments[index], as: UTF8.self).unicodeScalars
             .map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16, uppercase: true))}" : String($0) }.joined()
-        throw PortKeeperError("argument '\(shown.prefix(80))' is not valid UTF-8 (shown with U+FFFD for the bad bytes)",
+        throw PortKeeperError(.invalidInput, "argument '\(shown.prefix(80))' is not valid UTF-8 (shown with U+FFFD for the bad bytes)",
                               hint: "type it in a UTF-8 terminal or locale")
     }
 
     public static func lease(_ value: Int) throws -> UInt32 {
         guard (0...Int(maxLease)).contains(value) else {
-            throw PortKeeperError("lease \(value) is outside 0...\(maxLease) seconds (0 asks for a permanent mapping)")
+            throw PortKeeperError(.invalidInput, "lease \(value) is outside 0...\(maxLease) seconds (0 asks for a permanent mapping)")
         }
         return UInt32(value)
     }
@@ -120,13 +119,13 @@ public enum DeclarationInput {
     /// XML 1.0 cannot carry (U+FFFE, U+FFFF), at most ``maxDescriptionBytes``.
     public static func description(_ text: String) throws -> String {
         if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            throw PortKeeperError("the description contains a control character (U+\(hex(bad)))")
+            throw PortKeeperError(.invalidInput, "the description contains a control character (U+\(hex(bad)))")
         }
         if let bad = text.unicodeScalars.first(where: { !XMLEscaping.isRepresentable(String($0)) }) {
-            throw PortKeeperError("the description contains U+\(hex(bad)), which XML 1.0 cannot carry to the router")
+            throw PortKeeperError(.invalidInput, "the description contains U+\(hex(bad)), which XML 1.0 cannot carry to the router")
         }
         guard text.utf8.count <= maxDescriptionBytes else {
-            throw PortKeeperError("the description is \(text.utf8.count) bytes, over the \(maxDescriptionBytes)-byte limit")
+            throw PortKeeperError(.invalidInput, "the description is \(text.utf8.count) bytes, over the \(maxDescriptionBytes)-byte limit")
         }
         return text
     }

@@ -2,42 +2,48 @@ import IGDClient
 import IGDProtocol
 import MappingRegistry
 
-/// The one place a library error becomes a line for the user: what failed, where, and what
-/// to try. Foundation's texts and internal outcome codes never pass through as they are.
+/// The one place a library error becomes a ``PortKeeperError``: what failed and where, its
+/// kind, and the context a front end needs to say what to try (the CLI's words are its own;
+/// see Sources/portkeeper/ErrorRendering.swift). Foundation's texts and internal outcome
+/// codes never pass through as they are.
 public enum Failure {
-    /// Turns a library error into one line with something to try.
+    /// Turns a library error into one line saying what happened.
     /// - Parameter what: what was being done, naming the gateway ("listing the mappings of Router").
     public static func explain(_ error: any Error, doing what: String) -> PortKeeperError {
         switch error {
         case let error as PortKeeperError:
             return error
         case let error as DeadlineExceeded:
-            return PortKeeperError("\(what) failed: \(error)",
-                                   hint: "the gateway is slow or hung; try again, give more time with --deadline SECONDS, or restart the router")
+            return PortKeeperError(.deadline, "\(what) failed: \(error)", context: .deadline)
         case let error as TransportError:
-            let hint: String
-            switch error.kind {
-            case .connectionRefused, .connectTimeout, .network:
-                hint = "the gateway may have rebooted onto a new port or address: run `portkeeper discover`"
-            case .timeout:
-                hint = "the gateway is slow or hung; try again, or restart the router"
-            case .tooLarge, .malformedResponse, .closedEarly, .redirect:
-                hint = "the gateway's answer was refused as unsafe or broken; run with --verbose for details"
-            }
-            return PortKeeperError("\(what) failed: \(clean(error.description))", hint: hint)
+            return PortKeeperError(kind(of: error.kind), "\(what) failed: \(clean(error.description))",
+                                   hint: error.kind == .timeout ? "the gateway is slow or hung; try again, or restart the router" : nil,
+                                   context: .transport(error.kind))
         case let error as UPnPError:
-            return PortKeeperError("\(what) failed: the gateway answered \(fault(error.code, deviceDescription: error.deviceDescription))", hint: hint(forFault: error.code))
+            return PortKeeperError(error.code == UPnPError.conflictInMappingEntry ? .conflict : .gatewayRefused,
+                                   "\(what) failed: the gateway answered \(fault(error.code, deviceDescription: error.deviceDescription))",
+                                   hint: hint(forFault: error.code), context: .fault(error.code))
         case let error as UnexpectedHTTPStatus:
-            return PortKeeperError("\(what) failed: the gateway answered \(error.action) with HTTP \(error.status) and no UPnP fault",
+            return PortKeeperError(.gatewayRefused, "\(what) failed: the gateway answered \(error.action) with HTTP \(error.status) and no UPnP fault",
                                    hint: "the gateway could not do it and did not say why; try again, or restart the router")
         case let error as ActionUnavailable:
-            return PortKeeperError("\(what) failed: \(error)", hint: "this gateway does not offer it")
+            return PortKeeperError(.unsupported, "\(what) failed: \(error)", hint: "this gateway does not offer it")
         case let error as InvalidPortMappingEntry:
-            return PortKeeperError("\(what) failed: the gateway listed an \(error)", hint: "the entry is ignored; check the router's port-forwarding page")
+            return PortKeeperError(.gatewayInvalidAnswer, "\(what) failed: the gateway listed an \(error)",
+                                   hint: "the entry is ignored; check the router's port-forwarding page")
         case let error as ProtocolViolation:
-            return PortKeeperError("\(what) failed: \(clean(error.description))", hint: "the gateway's answer breaks the UPnP specification; run with --verbose for details")
+            return PortKeeperError(.gatewayInvalidAnswer, "\(what) failed: \(clean(error.description))", context: .protocolViolation)
         default:
-            return PortKeeperError("\(what) failed: \(clean("\(error)"))")
+            return PortKeeperError(.unexpected, "\(what) failed: \(clean("\(error)"))")
+        }
+    }
+
+    /// The kind of a transport failure: no connection, no answer in time, or a bad answer.
+    static func kind(of transport: TransportError.Kind) -> PortKeeperError.Kind {
+        switch transport {
+        case .connectionRefused, .connectTimeout, .unreachable, .network: .gatewayUnreachable
+        case .timeout: .gatewayTimeout
+        case .tooLarge, .malformedResponse, .closedEarly, .redirect: .gatewayInvalidAnswer
         }
     }
 
@@ -51,23 +57,16 @@ public enum Failure {
         return text
     }
 
-    /// What to try after a device fault, where there is something to try.
+    /// What to try after a device fault, where that needs no front end's flag or command
+    /// (the CLI adds its own for the others: 718, 725, 402, 724…).
     public static func hint(forFault code: Int) -> String? {
         switch code {
         case UPnPError.actionNotAuthorized:
             return "enable UPnP port mapping (or 'allow changes') in the router's settings"
-        case UPnPError.conflictInMappingEntry:
-            return "another client holds this port on the router: `portkeeper plan` shows who; replace it with --force, or choose another port"
         case UPnPError.noSuchEntryInArray:
             return "the mapping is not on the router"
-        case UPnPError.onlyPermanentLeasesSupported:
-            return "the router takes permanent leases only: declare the mapping with --lease 0"
-        case UPnPError.invalidArgs, 600, 601:
-            return "the router refused the values; check --to, the ports and --lease"
         case UPnPError.actionFailed:
             return "the router could not do it; try again, or restart the router"
-        case 724:
-            return "this router wants the internal port equal to the external one: use --to HOST:PORT with the same port"
         case 728:
             return "the router's mapping table is full: remove mappings you no longer need"
         case 729:

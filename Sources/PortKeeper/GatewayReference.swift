@@ -20,7 +20,7 @@ public enum GatewayReference: Sendable, Equatable {
             do {
                 self = .descriptionURL(try GatewayURL(parsing: text))
             } catch {
-                throw PortKeeperError("cannot use \(text) as a gateway: \(error)", hint: "give the description URL as http://IPv4:PORT/path, as `portkeeper discover` prints it")
+                throw PortKeeperError(.invalidInput, "cannot use \(text) as a gateway: \(error)", context: .gatewayReference)
             }
         } else {
             self = .udn(text.lowercased().hasPrefix("uuid:") ? text : "uuid:" + text)

@@ -13,7 +13,7 @@ public struct Inspector: Sendable {
     }
 
     /// Every gateway discovery finds, or the one at the reference's URL.
-    /// - Throws: ``PortKeeperError`` when none is found, with what to try.
+    /// - Throws: ``PortKeeperError`` `notFound` when none is found.
     public func gateways(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> [Gateway] {
         if case .descriptionURL(let url) = reference {
             return [try await describe(url, policy: probe)]
@@ -43,8 +43,7 @@ public struct Inspector: Sendable {
             let address = gateway.externalAddress.map { "external \($0.reported.isEmpty ? "none" : $0.reported) (\($0.addressClass.rawValue))" } ?? "external address unknown"
             return "\(gateway.udn) '\(gateway.friendlyName)' at \(gateway.descriptionURL), \(address)"
         }
-        return PortKeeperError("\(found.count) gateways answered: " + names.joined(separator: "; "),
-                               hint: "choose one with --gateway UDN (with double NAT, the one whose external address is public is the outer router)")
+        return PortKeeperError(.ambiguous, "\(found.count) gateways answered: " + names.joined(separator: "; "), context: .severalGateways)
     }
 
     /// The gateway's mapping table.
@@ -60,7 +59,7 @@ public struct Inspector: Sendable {
         do {
             return try await client.discover(discovery, probe: probe)
         } catch let error as DiscoveryError {
-            throw PortKeeperError("discovery failed: \(error)", hint: "name the interface facing the router with --interface, or give the description URL with --location")
+            throw PortKeeperError(.localNetwork, "discovery failed: \(error)", context: .discoveryFailed)
         }
     }
 
@@ -78,19 +77,17 @@ public struct Inspector: Sendable {
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
             let failures = result.failures.map { "\($0.location): \(Failure.clean($0.reason))" }.joined(separator: "; ")
-            return PortKeeperError("a device answered but is not a usable gateway: \(failures)", hint: "check the router's UPnP settings, or give another description URL with --location")
+            return PortKeeperError(.notFound, "a device answered but is not a usable gateway: \(failures)", context: .noUsableGateway)
         }
         if case .udn(let udn) = reference, !result.gateways.isEmpty {
             let seen = result.gateways.map(\.udn).joined(separator: ", ")
-            return PortKeeperError("no gateway with UDN \(udn) answered (found \(seen))", hint: "run `portkeeper discover` to see the gateways here")
+            return PortKeeperError(.notFound, "no gateway with UDN \(udn) answered (found \(seen))", context: .udnNotFound)
         }
-        return PortKeeperError(
-            "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s",
-            hint: "check that UPnP is enabled on the router, that no firewall here blocks UDP port 1900 replies, and that you search on the interface facing the router (--interface NAME); or give its description URL with --location"
-        )
+        return PortKeeperError(.notFound, "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s",
+                               context: .noGatewayAnswered)
     }
 
-    /// Turns a library error into one line with something to try (see ``Failure``).
+    /// Turns a library error into one line saying what happened (see ``Failure``).
     public static func explain(_ error: any Error, doing what: String) -> PortKeeperError {
         Failure.explain(error, doing: what)
     }

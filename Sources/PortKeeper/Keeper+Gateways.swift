@@ -94,7 +94,7 @@ extension Keeper {
     /// The stored control endpoint of a gateway.
     func service(of record: GatewayRecord) throws -> ConnectionService {
         guard let type = WANService(rawValue: record.serviceType) else {
-            throw PortKeeperError("the registry holds an unknown service type \(record.serviceType) for \(record.friendlyName)")
+            throw PortKeeperError(.registry, "the registry holds an unknown service type \(record.serviceType) for \(record.friendlyName)")
         }
         return ConnectionService(type: type, serviceId: "", controlURL: try GatewayURL(parsing: record.controlURL), deviceUDN: record.udn)
     }
@@ -110,7 +110,7 @@ extension Keeper {
             logger.info("gateway \(record.udn) did not answer at \(record.controlURL) (\(error)); rediscovering")
             let found = try await client.discover(discovery).gateways.first { $0.udn == record.udn }
             guard let found else {
-                throw PortKeeperError("\(record.friendlyName) did not answer at \(record.controlURL) (\(error.detail)) and was not found again by discovery",
+                throw PortKeeperError(.gatewayUnreachable, "\(record.friendlyName) did not answer at \(record.controlURL) (\(error.detail)) and was not found again by discovery",
                                       hint: "check that the router is on and UPnP enabled, then try again")
             }
             let (moved, changes) = try self.record(found)

@@ -52,8 +52,8 @@ public struct Keeper: Sendable {
                 let existing = declaration[index]
                 if existing == mapping { return nil }
                 guard existing.client == mapping.client && existing.internalPort == mapping.internalPort else {
-                    throw PortKeeperError("\(mapping.key) is already declared for \(existing.client):\(existing.internalPort)",
-                                          hint: "remove it first with `portkeeper remove \(mapping.key.externalPort)/\(mapping.key.protocol.rawValue.lowercased())`")
+                    throw PortKeeperError(.conflict, "\(mapping.key) is already declared for \(existing.client):\(existing.internalPort)",
+                                          context: .alreadyDeclared(mapping.key))
                 }
                 declaration[index] = mapping
                 change = Change(.redeclared, mapping.key, Self.describe(mapping))
@@ -70,13 +70,13 @@ public struct Keeper: Sendable {
         let revision = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
             var declaration = current
             guard let index = declaration.firstIndex(where: { $0.key == key }) else {
-                throw PortKeeperError("\(key) is not declared", hint: "`portkeeper mappings` lists what is")
+                throw PortKeeperError(.notFound, "\(key) is not declared", context: .notDeclared)
             }
             let removed = declaration.remove(at: index)
             let change = Change(.undeclared, key, Self.describe(removed))
             return (declaration, [change], change.description)
         }
-        guard let revision else { throw PortKeeperError("\(key) is not declared") }
+        guard let revision else { throw PortKeeperError(.notFound, "\(key) is not declared") }
         return revision
     }
 
@@ -147,16 +147,16 @@ public struct Keeper: Sendable {
     /// `--prune` or `--force` deleted since.
     public func rollback(to revision: Int64, apply: Bool) async throws -> (revision: Int64, report: ReconcileReport?) {
         guard let gatewayID = try registry.revisionGateway(revision) else {
-            throw PortKeeperError("revision \(revision) concerns no gateway", hint: "`portkeeper history` lists revisions and their gateways")
+            throw PortKeeperError(.notFound, "revision \(revision) concerns no gateway", context: .revisionWithoutGateway)
         }
-        guard let record = try registry.gateway(id: gatewayID) else { throw PortKeeperError("the gateway of revision \(revision) is gone from the registry") }
+        guard let record = try registry.gateway(id: gatewayID) else { throw PortKeeperError(.registry, "the gateway of revision \(revision) is gone from the registry") }
         let target = try registry.declaration(afterRevision: revision, gatewayID: gatewayID)
         let foreign = try registry.foreignEntriesDeleted(afterRevision: revision, gatewayID: gatewayID)
         let restored = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
             let changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")] + Self.declarationChanges(from: current, to: target)
             return (target, changes, "rollback to revision \(revision)")
         }
-        guard let newRevision = restored else { throw PortKeeperError("the rollback to revision \(revision) recorded nothing") }
+        guard let newRevision = restored else { throw PortKeeperError(.registry, "the rollback to revision \(revision) recorded nothing") }
         guard apply else { return (newRevision, nil) }
         let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign)
         return (newRevision, report)

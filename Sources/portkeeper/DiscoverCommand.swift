@@ -20,7 +20,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose) {
             let reference: GatewayReference = try location.map { try GatewayReference(parsing: $0) } ?? .any
             if let location, case .udn = reference {
-                throw PortKeeperError("--location \(location) is not a URL", hint: "give the description URL, e.g. http://192.168.1.1:5000/rootDesc.xml")
+                throw ErrorRendering.locationNotURL(location)
             }
             let keeper = discovery.keeper(try registry.open())
             let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(reference)

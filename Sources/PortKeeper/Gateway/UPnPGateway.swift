@@ -17,7 +17,7 @@ public struct UPnPGateway: MappingGateway {
         do {
             return try LocalAddress.facing(host)
         } catch {
-            throw PortKeeperError("cannot tell this host's address towards \(host): \(error)")
+            throw PortKeeperError(.localNetwork, "cannot tell this host's address towards \(host): \(error)")
         }
     }
 

@@ -274,8 +274,8 @@ struct Reconciliation {
         try registry.completeRevision(openRevision, adding: changes, summary: Self.summary(changes, inSync: false))
         let why = Failure.explain(unreachable, doing: "reconciling \(record.friendlyName)")
         let error = PortKeeperError(
-            why.message + (notSent.isEmpty ? "" : "; \(notSent.count) operation\(notSent.count == 1 ? " was" : "s were") not sent"),
-            hint: "nothing more was sent to it; check the router, then run `portkeeper reconcile` again")
+            why.kind, why.message + (notSent.isEmpty ? "" : "; \(notSent.count) operation\(notSent.count == 1 ? " was" : "s were") not sent"),
+            context: .reconcileInterrupted)
         return Keeper.ReconcileReport(gateway: record, revision: revision, plan: plan, changes: changes, inSync: false, remaining: plan,
                                       unrestored: unrestored, nextRenewal: nil, stopped: stopped, unreachable: error,
                                       notSent: notSent, failures: failures, ignored: ignored)
@@ -315,8 +315,7 @@ struct Reconciliation {
         do {
             try registry.journalOutcome(id, outcome)
         } catch let error as RegistryError {
-            throw RegistryError(error.kind, "\(action) \(key) reached the gateway but its outcome could not be recorded: \(error.message); "
-                                + "then `portkeeper reconcile` finds it on the gateway and records it")
+            throw RegistryError.outcomeNotRecorded(operation: "\(action) \(key)", cause: error)
         }
     }
 }
