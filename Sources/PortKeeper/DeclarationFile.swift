@@ -88,9 +88,13 @@ public struct DeclarationFile: Sendable, Equatable {
             do {
                 try DeclarationInput.client(address, localSubnets: localSubnets, allowRemote: entry.allowRemoteClient)
             } catch let error as PortKeeperError {
+                // The advice the CLI gives `--to` (ErrorRendering), in the file's own words.
                 let message = error.message.replacingOccurrences(of: "--to \(address)", with: "\(address)")
-                let hint = error.hint?.replacingOccurrences(of: "add --allow-remote-client", with: "add `allow-remote-client: true` to it")
-                    .replacingOccurrences(of: "leave out the host (--to :PORT)", with: "leave out the host (to: :PORT)")
+                let hint: String? = switch error.context {
+                case .clientOffSubnet: "check the address; if the machine is reachable through the router all the same, add `allow-remote-client: true` to it"
+                case .clientLoopback, .clientUnspecified: "leave out the host (to: :PORT) for this machine, or give another machine's LAN address"
+                default: error.hint
+                }
                 throw PortKeeperError("\(path):\(entry.line): to: \(message)", hint: hint)
             }
         }
