@@ -104,8 +104,8 @@ struct WatchLoopTests {
             if case .retrying(_, let after) = event { after } else { nil }
         }
         #expect(waits == [10, 20, 40, 60, 60].map { .seconds($0) })
-        // Those waits, one after the other: the sixth check is at 10+20+40+60+60 s.
-        run.target.update { $0.answering = true }
+        // Those waits, one after the other: the sixth check, which the gateway answers, is at
+        // 10+20+40+60+60 s.
         try await run.log.wait(for: "verified")
         #expect(run.target.looks.last?.at == .at(190))
         run.target.update { $0.answering = false }
