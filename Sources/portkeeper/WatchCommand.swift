@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import PortKeeper
 
 struct WatchCommand: AsyncParsableCommand {
@@ -42,7 +43,8 @@ struct WatchCommand: AsyncParsableCommand {
             var watcher = Watcher(keeper: discovery.keeper(try registry.open(beforeActing: true), deadline: false), reference: gateway.gateway,
                                   interval: .milliseconds(Int(interval * 1000)))
             watcher.listenForAnnouncements = !noAnnouncements
-            try await watcher.run(stop: stop)
+            let logger = Logger(label: "portkeeper.watch")
+            try await watcher.run(stop: stop) { WatchLog.log($0, to: logger) }
         }
     }
 }

@@ -7,8 +7,10 @@ import MappingRegistry
 import Synchronization
 import Testing
 
-/// The watch loop in process, against the fake seed router on loopback.
-@Suite("Watcher")
+/// The watch loop in process, against the fake seed router on loopback, on a manual clock: the
+/// clock moves only when a test moves it, so what happens without a move can only come from an
+/// announcement. A test that waits for something that never comes fails at the time limit.
+@Suite("Watcher", .timeLimit(.minutes(1)))
 struct WatcherTests {
     static let seedUDN = "uuid:53563300-0101-0000-000ba233dcd7"
 
@@ -33,13 +35,13 @@ struct WatcherTests {
         let (record, web) = try await Self.declareWebMapping(keeper, on: before)
         #expect(before.mappings.contains { $0.externalPort == 9090 })
 
-        var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(30))
-        watcher.notifyPort = notifyPort
-        watcher.joinNotifyGroup = false
+        let (watcher, clock) = Self.watcher(keeper, notifyPort: notifyPort)
         let stop = StopRequest()
-        let running = Task { [watcher] in try await watcher.run(stop: stop) }
+        let log = EventLog()
+        let running = Task { [watcher] in try await watcher.run(stop: stop) { log.record($0) } }
         // Started and checked once (on IGDv1 the quick check asks for each declared mapping).
-        #expect(try await Self.eventually(within: 20) { before.actionCount("GetSpecificPortMappingEntry") > 0 })
+        try await log.wait(for: "verified")
+        #expect(before.actionCount("GetSpecificPortMappingEntry") > 0)
 
         // It reboots onto another port, forgetting our mapping (its own port-80 entry stays),
         // and announces itself there.
@@ -50,10 +52,12 @@ struct WatcherTests {
             + "NT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nUSN: \(Self.seedUDN)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: 2\r\n\r\n"
         try await responder.send(Array(notify.utf8), to: "127.0.0.1", port: notifyPort)
 
-        let restored = try await Self.eventually(within: 20) { after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" } }
+        try await log.wait(for: "restored")
         stop.request()
         try await running.value
-        #expect(restored, "watch did not restore the mapping on the moved gateway within 20 s")
+        #expect(clock.now == .at(0), "only the announcement could have brought watch to the moved gateway")
+        #expect(after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" })
+        #expect(log.kinds.contains("announcedMove") && log.kinds.contains("moved"))
         #expect(after.mappings.contains { $0.externalPort == 80 })
         #expect(try registry.gateway(id: record.id)?.descriptionURL == after.descriptionURL)
         #expect(try registry.gateways().count == 1)
@@ -97,6 +101,18 @@ struct WatcherTests {
         return Array(text.utf8)
     }
 
+    /// A watcher over `keeper` on a manual clock, checking every 60 s, listening for
+    /// announcements on `notifyPort` of loopback.
+    static func watcher(_ keeper: Keeper, notifyPort: Int) -> (Watcher, ManualClock) {
+        var target = KeeperWatchTarget(keeper: keeper)
+        target.notifyPort = notifyPort
+        target.joinNotifyGroup = false
+        var watcher = Watcher(target: target, reference: nil, interval: .seconds(60))
+        let clock = ManualClock()
+        watcher.clock = clock
+        return (watcher, clock)
+    }
+
     /// Polls `condition` every 50 ms until it holds or `seconds` pass.
     static func eventually(within seconds: Int, _ condition: () -> Bool) async throws -> Bool {
         for _ in 0..<(seconds * 20) {
@@ -107,10 +123,9 @@ struct WatcherTests {
     }
 
     /// Runs `body` with a watcher on the fake seed router (one mapping declared and in place),
-    /// checking every 60 s and, while the router is away, re-checking after `awayPoll`.
+    /// checking every 60 s on a manual clock.
     func withWatchedSeedRouter(
-        awayPoll: Duration,
-        _ body: (SimulatedGateway, _ announce: ([UInt8]) async throws -> Void) async throws -> Void
+        _ body: (SimulatedGateway, _ announce: ([UInt8]) async throws -> Void, ManualClock, EventLog) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-watch-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
         defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -122,17 +137,14 @@ struct WatcherTests {
         let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: sender.port), command: "test")
         _ = try await Self.declareWebMapping(keeper, on: gateway)
 
-        var watcher = Watcher(keeper: keeper, reference: nil, interval: .seconds(60))
-        watcher.notifyPort = notifyPort
-        watcher.joinNotifyGroup = false
-        watcher.awayPoll = awayPoll
+        let (watcher, clock) = Self.watcher(keeper, notifyPort: notifyPort)
         let stop = StopRequest()
-        let running = Task { [watcher] in try await watcher.run(stop: stop) }
+        let log = EventLog()
+        let running = Task { [watcher] in try await watcher.run(stop: stop) { log.record($0) } }
         do {
             // Started and checked once (on IGDv1 the quick check asks for each declared mapping).
-            let asked = gateway.actionCount("GetSpecificPortMappingEntry")
-            #expect(try await Self.eventually(within: 20) { gateway.actionCount("GetSpecificPortMappingEntry") > asked })
-            try await body(gateway) { try await sender.send($0, to: "127.0.0.1", port: notifyPort) }
+            try await log.wait(for: "verified")
+            try await body(gateway, { try await sender.send($0, to: "127.0.0.1", port: notifyPort) }, clock, log)
         } catch {
             stop.request()
             _ = try? await running.value
@@ -146,11 +158,11 @@ struct WatcherTests {
         await sender.shutdown()
     }
 
-    // The interval is 60 s and, in the first test, the away re-check too: a restore within the
-    // 20 s deadline can only come from the announcement, however busy the machine is.
+    // The clock never moves in the first test: a restore can only come from the announcement,
+    // however busy the machine is.
     @Test("after a byebye, a router that returns while the byebye's check is still failing is noticed by its alive, even with the same BOOTID")
     func returnDuringByebyeCheck() async throws {
-        try await withWatchedSeedRouter(awayPoll: .seconds(60)) { gateway, announce in
+        try await withWatchedSeedRouter { gateway, announce, clock, log in
             // The byebye's check reaches the table read, which answers slowly and then with garbage.
             let listed = gateway.actionCount("GetGenericPortMappingEntry")
             gateway.injectReply(action: "GetGenericPortMappingEntry",
@@ -161,19 +173,30 @@ struct WatcherTests {
             // says so, with the BOOTID it had before.
             gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9090 })
             try await announce(Self.announcement("ssdp:alive", location: gateway.descriptionURL, bootID: 1))
-            let restored = try await Self.eventually(within: 20) { gateway.mappings.contains { $0.externalPort == 9090 } }
-            #expect(restored, "the alive that arrived during the failing byebye check was not acted on")
+            try await log.wait(for: "restored")
+            #expect(gateway.mappings.contains { $0.externalPort == 9090 })
+            #expect(clock.now == .at(0), "the alive that arrived during the failing byebye check was not acted on")
         }
     }
 
     @Test("after a byebye with no announcement of its return, the away re-check finds the router back")
     func returnWithoutAnnouncement() async throws {
-        try await withWatchedSeedRouter(awayPoll: .milliseconds(200)) { gateway, announce in
+        try await withWatchedSeedRouter { gateway, announce, clock, log in
             gateway.injectFault(action: "GetGenericPortMappingEntry", code: 501, times: 3)
             gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9090 })
             try await announce(Self.announcement("ssdp:byebye", location: nil, bootID: 1))
-            let restored = try await Self.eventually(within: 20) { gateway.mappings.contains { $0.externalPort == 9090 } }
-            #expect(restored, "the router's return was not noticed without an announcement")
+            try await log.wait(for: "away")
+            // Each away re-check when it falls due: after 1 s, 2 s, then 4 s it answers again.
+            var rechecks: [ManualClock.Instant] = []
+            while !log.kinds.contains("restored"), rechecks.count < 5 {
+                let due = try await clock.nextSleep()
+                if log.kinds.contains("restored") { break }
+                rechecks.append(due)
+                clock.advance(to: due)
+            }
+            try await log.wait(for: "restored")
+            #expect(rechecks == [.at(1), .at(3), .at(7)])
+            #expect(gateway.mappings.contains { $0.externalPort == 9090 }, "the router's return was not noticed without an announcement")
         }
     }
 }

@@ -1,0 +1,51 @@
+import IGDClient
+import IGDProtocol
+import MappingRegistry
+
+/// `watch` over ``Keeper``: the registry, the gateway's control endpoint, its SSDP announcements.
+public struct KeeperWatchTarget: WatchTarget {
+    public var keeper: Keeper
+    /// Where announcements are listened for; tests use another port without the multicast group.
+    public var notifyPort = UPnP.ssdpPort
+    public var joinNotifyGroup = true
+
+    /// Every change it makes is recorded with actor `watch`.
+    public init(keeper: Keeper) {
+        var keeper = keeper
+        keeper.actor = .watch
+        self.keeper = keeper
+    }
+
+    public func find(_ reference: String?) async throws -> (gateway: GatewayRecord, declared: Int) {
+        let record = try await keeper.gateway(reference)
+        return (record, try keeper.registry.declarations(gatewayID: record.id).count)
+    }
+
+    public func current(_ gateway: GatewayRecord) throws -> GatewayRecord {
+        try keeper.registry.gateway(id: gateway.id) ?? gateway
+    }
+
+    public func uptime(of gateway: GatewayRecord) async throws -> UInt32? {
+        let service = try keeper.service(of: gateway)
+        return try? await keeper.client.perform(Actions.GetStatusInfo(), on: service).uptime
+    }
+
+    public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+        try await keeper.quickCheck(gateway)
+    }
+
+    public func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
+                          shouldStop: @escaping @Sendable () -> Bool) async throws -> WatchReconcile {
+        let report = try await keeper.reconcile(gateway, options: Planner.Options(), rediscover: rediscover, shouldStop: shouldStop)
+        return WatchReconcile(gateway: report.gateway, revision: report.revision, changes: report.changes, inSync: report.inSync,
+                              nextRenewal: report.nextRenewal, stopped: report.stopped, unreachable: report.unreachable,
+                              failures: report.failures.map(\.error), ignored: report.ignored)
+    }
+
+    public func announcements(of gateway: GatewayRecord) async throws -> Announcements {
+        let url = try GatewayURL(parsing: gateway.controlURL)
+        let local = try LocalAddress.facing(url.host)
+        let listener = try await NotifyListener.start(interfaceAddress: local, gateway: url.host, port: notifyPort, joinGroup: joinNotifyGroup)
+        return Announcements(notifications: listener.notifications, stop: { await listener.stop() })
+    }
+}

@@ -1,0 +1,75 @@
+import IGDProtocol
+import MappingRegistry
+
+/// What `watch` needs from the domain: find its gateway, look at it cheaply, reconcile it, read
+/// its uptime, and hear its announcements. ``KeeperWatchTarget`` is the one over ``Keeper``;
+/// tests put a fake in its place.
+public protocol WatchTarget: Sendable {
+    /// Finds the gateway to watch (the registry, else discovery).
+    /// - Returns: its record and how many mappings are declared on it.
+    func find(_ reference: String?) async throws -> (gateway: GatewayRecord, declared: Int)
+
+    /// The gateway as the registry holds it now (another process may have recorded a move).
+    func current(_ gateway: GatewayRecord) throws -> GatewayRecord
+
+    /// The gateway's uptime in seconds; nil when it does not say.
+    /// - Throws: when the record names no control endpoint that can be asked.
+    func uptime(of gateway: GatewayRecord) async throws -> UInt32?
+
+    /// The cheapest look: whether the gateway holds what is declared, and when the next lease
+    /// falls due.
+    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?)
+
+    /// A full reconcile, recorded with actor `watch`.
+    /// - Parameters:
+    ///   - rediscover: search for the gateway by UDN when it does not answer where it was.
+    ///   - shouldStop: asked before each operation; yes skips the rest, the journal complete.
+    func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
+                   shouldStop: @escaping @Sendable () -> Bool) async throws -> WatchReconcile
+
+    /// Starts listening for the gateway's announcements.
+    func announcements(of gateway: GatewayRecord) async throws -> Announcements
+}
+
+/// What a reconcile did, as far as `watch` cares.
+public struct WatchReconcile: Sendable {
+    /// The gateway, where it answered.
+    public var gateway: GatewayRecord
+    public var revision: Int64?
+    public var changes: [Change]
+    public var inSync: Bool
+    public var nextRenewal: Duration?
+    /// It ended early on a stop request.
+    public var stopped: Bool
+    /// The gateway stopped answering mid-way.
+    public var unreachable: PortKeeperError?
+    /// The operations the gateway refused.
+    public var failures: [PortKeeperError]
+    /// Entries of the gateway's table that make no sense.
+    public var ignored: [InvalidPortMappingEntry]
+
+    public init(gateway: GatewayRecord, revision: Int64? = nil, changes: [Change] = [], inSync: Bool = true,
+                nextRenewal: Duration? = nil, stopped: Bool = false, unreachable: PortKeeperError? = nil,
+                failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = []) {
+        self.gateway = gateway
+        self.revision = revision
+        self.changes = changes
+        self.inSync = inSync
+        self.nextRenewal = nextRenewal
+        self.stopped = stopped
+        self.unreachable = unreachable
+        self.failures = failures
+        self.ignored = ignored
+    }
+}
+
+/// A gateway's announcements as they arrive, and how to stop listening.
+public struct Announcements: Sendable {
+    public let notifications: AsyncStream<SSDP.Notify>
+    public let stop: @Sendable () async -> Void
+
+    public init(notifications: AsyncStream<SSDP.Notify>, stop: @escaping @Sendable () async -> Void) {
+        self.notifications = notifications
+        self.stop = stop
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import IGDProtocol
+import MappingRegistry
+@testable import PortKeeper
+import Testing
+
+/// The watch's timing rules alone: no clock, no tasks, no gateway.
+@Suite("Watch state machine")
+struct WatchStateMachineTests {
+    typealias Machine = WatchStateMachine<ManualClock.Instant>
+    static let location = "http://192.0.2.1:5000/rootDesc.xml"
+
+    /// SplitMix64: the same seed, the same numbers.
+    struct SeededRandom: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func machine(interval: Duration = .seconds(60), jitter: Double = 0, seed: UInt64 = 1, bootID: UInt32? = 1) -> Machine {
+        Machine(policy: .init(interval: interval, jitter: jitter), random: SeededRandom(state: seed), bootID: bootID, now: .at(0))
+    }
+
+    func notify(_ kind: String, bootID: UInt32? = 1, location: String? = location) throws -> Wake {
+        var text = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+        if let location { text += "LOCATION: \(location)\r\n" }
+        if let bootID { text += "BOOTID.UPNP.ORG: \(bootID)\r\n" }
+        text += "NT: upnp:rootdevice\r\nNTS: \(kind)\r\nUSN: uuid:fake::upnp:rootdevice\r\n\r\n"
+        return .announcement(try #require(try SSDP.parseNotify(Array(text.utf8))))
+    }
+
+    func reason(_ decision: Machine.Decision) -> WakeReason? {
+        if case .check(let reason, _) = decision { reason } else { nil }
+    }
+
+    @Test("it looks at once when it starts, then only once the deadline has passed: a timer of a deadline since moved later is ignored")
+    func timerBeforeDeadlineIsIgnored() {
+        var machine = machine()
+        #expect(reason(machine.decide(.timer, at: .at(0), location: Self.location)) == .interval)
+        machine.succeeded(nextRenewal: nil, at: .at(0))
+        #expect(machine.deadline == .at(60))
+        #expect(reason(machine.decide(.timer, at: .at(59.9), location: Self.location)) == nil)
+        #expect(reason(machine.decide(.timer, at: .at(60), location: Self.location)) == .interval)
+    }
+
+    @Test("each kind of announcement is its own reason to look, and an alive with nothing new is not, unless the gateway is away")
+    func announcementsAreReasons() throws {
+        var machine = machine()
+        #expect(reason(machine.decide(try notify("ssdp:alive"), at: .at(0), location: Self.location)) == nil)
+        #expect(reason(machine.decide(try notify("ssdp:byebye"), at: .at(1), location: Self.location)) == .byebye)
+        #expect(reason(machine.decide(try notify("ssdp:alive", bootID: 2), at: .at(2), location: Self.location)) == .restart)
+        #expect(machine.bootID == 2)
+        #expect(reason(machine.decide(try notify("ssdp:alive", bootID: 2, location: "http://192.0.2.1:6000/d.xml"), at: .at(3),
+                                      location: Self.location)) == .move)
+        _ = machine.failed(after: .move, at: .at(3))
+        #expect(reason(machine.decide(try notify("ssdp:alive", bootID: 2), at: .at(5), location: Self.location)) == .returned)
+    }
+
+    @Test("the first alive learns the BOOTID when none is known; a different one later means a restart, told with both")
+    func bootIDLearnedThenCompared() throws {
+        var machine = machine(bootID: nil)
+        #expect(reason(machine.decide(try notify("ssdp:alive", bootID: 7), at: .at(0), location: Self.location)) == nil)
+        guard case .check(.restart, .announcedRestart(let now, let was)?) = machine.decide(try notify("ssdp:alive", bootID: 8), at: .at(5), location: Self.location)
+        else { Issue.record("a new BOOTID is a restart"); return }
+        #expect((now, was) == (8, 7))
+    }
+
+    @Test("the same news again within a second is the same burst; after a second, or with other news, it counts")
+    func burstsAreOneWake() throws {
+        var machine = machine()
+        #expect(reason(machine.decide(try notify("ssdp:byebye"), at: .at(0), location: Self.location)) == .byebye)
+        #expect(reason(machine.decide(try notify("ssdp:byebye"), at: .at(0.9), location: Self.location)) == nil)
+        #expect(reason(machine.decide(try notify("ssdp:alive", bootID: 2), at: .at(0.95), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(try notify("ssdp:byebye", bootID: 2), at: .at(2), location: Self.location)) == .byebye)
+    }
+
+    @Test("an uptime lower than the last one read is a reboot; the first one and a higher one are not")
+    func uptimeGoingDownIsReboot() {
+        var machine = machine()
+        #expect(machine.readUptime(500) == nil)
+        #expect(machine.readUptime(560) == nil)
+        guard case .rebooted(uptime: 3, was: 560)? = machine.readUptime(3) else { Issue.record("uptime 560 → 3 is a reboot"); return }
+        #expect(machine.readUptime(4) == nil)
+    }
+
+    @Test("only a plain periodic look starts with the quick check")
+    func quickCheckOnlyForInterval() {
+        #expect(Machine.startsWithQuickCheck(.interval))
+        for reason in [WakeReason.awayRecheck, .byebye, .restart, .move, .returned] { #expect(!Machine.startsWithQuickCheck(reason)) }
+    }
+
+    @Test("the next look comes after the interval ± the jitter, drawn from the injected random source")
+    func jitterFromRandomSource() {
+        var first = machine(jitter: 0.1, seed: 7)
+        var again = machine(jitter: 0.1, seed: 7)
+        let delays = (0..<1000).map { _ in first.nextDelay(renewal: nil) }
+        #expect(delays.allSatisfy { $0 >= .seconds(54) && $0 <= .seconds(66) })
+        #expect(delays.min()! < .seconds(55) && delays.max()! > .seconds(65), "the whole ±10 % is used")
+        #expect((0..<1000).map { _ in again.nextDelay(renewal: nil) } == delays, "the same source, the same delays")
+    }
+
+    @Test("a lease due before the interval sets the next look, never sooner than a second")
+    func leaseDueFirst() {
+        var machine = machine()
+        #expect(machine.nextDelay(renewal: .seconds(3)) == .seconds(3))
+        #expect(machine.nextDelay(renewal: .zero) == .seconds(1))
+        #expect(machine.nextDelay(renewal: .seconds(3600)) == .seconds(60))
+    }
+
+    @Test("errors wait the interval, then twice as long each time up to the cap; a success starts again from the interval")
+    func backoff() {
+        var machine = Machine(policy: .init(interval: .seconds(10), jitter: 0, maxBackoff: .seconds(60)), random: SeededRandom(state: 1),
+                              bootID: 1, now: .at(0))
+        let waits = (0..<6).map { _ in machine.failed(after: .interval, at: .at(0)) }
+        #expect(waits == [10, 20, 40, 60, 60, 60].map { .retry(in: .seconds($0)) })
+        machine.succeeded(nextRenewal: nil, at: .at(0))
+        #expect(machine.failed(after: .interval, at: .at(0)) == .retry(in: .seconds(10)))
+    }
+
+    @Test("a look that fails after an announcement means away, not an error: 1 s, doubling to the interval; search by UDN only at the cap")
+    func awayDoublesToInterval() {
+        var machine = machine()
+        #expect(!machine.rediscovers(after: .byebye))
+        #expect(machine.failed(after: .byebye, at: .at(0)) == .away(recheckIn: .seconds(1), first: true))
+        var waits: [Duration] = []
+        var searches: [Bool] = []
+        for _ in 0..<7 {
+            searches.append(machine.rediscovers(after: .awayRecheck))
+            guard case .away(let wait, false) = machine.failed(after: .awayRecheck, at: .at(0)) else { Issue.record(); return }
+            waits.append(wait)
+        }
+        #expect(waits == [2, 4, 8, 16, 32, 60, 60].map { .seconds($0) })
+        #expect(searches == [false, false, false, false, false, true, true])
+        // A full reconcile that gets an answer ends the away state: the next failure is an error.
+        machine.answered()
+        #expect(machine.failed(after: .awayRecheck, at: .at(0)) == .retry(in: .seconds(60)))
+        #expect(machine.failed(after: .restart, at: .at(0)) == .away(recheckIn: .seconds(1), first: true))
+    }
+
+    @Test("a reconcile's changes become events in the order the log tells them")
+    func reconcileEvents() throws {
+        let gateway = FakeWatchTarget(clock: ManualClock()).record
+        let web = MappingKey(protocol: .tcp, externalPort: 8080)
+        let game = MappingKey(protocol: .udp, externalPort: 27015)
+        let result = WatchReconcile(
+            gateway: gateway, revision: 12,
+            changes: [Change(.gatewayMoved, nil, "A → B"), Change(.addressChanged, nil, "1.2.3.4 → 5.6.7.8"),
+                      Change(.foundMissing, web, "lost"), Change(.added, web, "→"), Change(.added, game, "→"),
+                      Change(.renewed, game, "lease"), Change(.failed, web, "718")],
+            inSync: false, failures: [PortKeeperError("718 ConflictInMappingEntry")])
+        let told = WatchEvent.events(of: result, reason: .restart)
+        #expect(told.map(\.kind) == ["moved", "externalAddressChanged", "restored", "renewed", "operationFailed", "operationsFailed", "notInSync"])
+        guard case .restored(2, true, true, 12) = told[2] else { Issue.record("\(told[2])"); return }
+
+        let unreachable = WatchReconcile(gateway: gateway, changes: [Change(.failed, web, "gone")], inSync: false,
+                                         unreachable: PortKeeperError("gone"), failures: [PortKeeperError("gone")])
+        #expect(WatchEvent.events(of: unreachable, reason: .interval).map(\.kind) == ["operationsFailed", "notInSync"])
+        #expect(WatchEvent.events(of: WatchReconcile(gateway: gateway), reason: .interval).map(\.kind) == ["verified"])
+    }
+}
