@@ -49,7 +49,7 @@ enum WatchLog {
         case .deleted(let count):
             return (.info, "deleted \(count) \(plural(count, "mapping"))")
         case .operationFailed(let error):
-            return (.warning, "\(error)")
+            return (.warning, oneLine(error))
         case .operationsFailed(let count):
             return (.warning, "\(count) \(plural(count, "operation")) failed; retrying at the next check")
         case let .ignored(entry, gateway):
@@ -71,7 +71,7 @@ enum WatchLog {
 
     /// An error as one line: the registry's as it says it, others with what to try.
     static func oneLine(_ error: any Error) -> String {
-        let text = error is RegistryError ? "\(error)" : Failure.explain(error, doing: "checking the gateway").description
+        let text = ErrorRendering.line(error, doing: "checking the gateway")
         return text.replacingOccurrences(of: "\n", with: " ")
     }
 }

@@ -43,7 +43,7 @@ final class FakeWatchTarget: WatchTarget {
             id: 1, udn: "uuid:fake-gateway", friendlyName: "Fake", manufacturer: "", modelName: "", modelNumber: "",
             descriptionURL: "http://192.0.2.1:5000/rootDesc.xml", serviceType: "urn:schemas-upnp-org:service:WANIPConnection:2",
             controlURL: "http://192.0.2.1:5000/ctl/IPConn", serviceChoice: "", bootID: 1, externalAddress: nil,
-            addressClass: nil, permanentLeasesOnly: false, leaseCap: nil, listEnd: nil, listOfPortMappingsWorks: nil,
+            addressClass: nil, permanentLeasesOnly: false, listEnd: nil, listOfPortMappingsWorks: nil,
             descriptionLimit: nil, firstSeen: Date(), lastSeen: Date())
         (notifications, notify) = AsyncStream<SSDP.Notify>.makeStream()
     }
