@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import PortKeeper
+import SystemdNotify
 
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,12 @@ struct WatchCommand: AsyncParsableCommand {
             Checks every --interval seconds (with jitter), at once when the gateway announces a \
             restart or a move over SSDP, and when a lease is half gone. Each change is a revision \
             with actor `watch`. Logs one line per event on stderr.
+
+            Under systemd (Type=notify) it says READY=1 after its first check, the last event as \
+            STATUS=, WATCHDOG=1 at half the unit's WatchdogSec=, and STOPPING=1 on SIGTERM.
+
+            Example:
+              portkeeper watch --interval 60
             """
     )
 
@@ -30,12 +37,16 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose, defaultLevel: .info) {
             let stop = StopRequest()
+            let service = ServiceNotifier(environment: ProcessInfo.processInfo.environment)
             // Signals become a stop request honoured between operations.
             var sources: [any DispatchSourceSignal] = []
             for signalNumber in [SIGTERM, SIGINT] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { stop.request() }
+                source.setEventHandler {
+                    service.stopping(status: "stopping on \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"), between operations")
+                    stop.request()
+                }
                 source.resume()
                 sources.append(source)
             }
@@ -44,7 +55,48 @@ struct WatchCommand: AsyncParsableCommand {
                                   interval: .milliseconds(Int(interval * 1000)))
             watcher.listenForAnnouncements = !noAnnouncements
             let logger = Logger(label: "portkeeper.watch")
-            try await watcher.run(stop: stop) { WatchLog.log($0, to: logger) }
+            let progress = ServiceProgress(service)
+            // The watchdog's keep-alive comes from a timer of its own: a wait of one interval or
+            // a long reconcile is not a hang, a runtime that no longer runs timers is.
+            let keepAlive = service.watchdogInterval.map { interval in
+                Task { while !Task.isCancelled { service.watchdog(); try? await Task.sleep(for: interval / 2) } }
+            }
+            defer { keepAlive?.cancel() }
+            try await watcher.run(stop: stop) { event in
+                WatchLog.log(event, to: logger)
+                progress.record(event)
+            }
+        }
+    }
+}
+
+/// What the service manager hears of the watch: READY=1 once the first check is over (whatever
+/// it found: a router that is down must not hold the unit in "activating"), then each event's
+/// line as STATUS=.
+final class ServiceProgress: @unchecked Sendable {
+    private let service: ServiceNotifier
+    private var ready = false
+    private let lock = NSLock()
+
+    init(_ service: ServiceNotifier) {
+        self.service = service
+    }
+
+    func record(_ event: WatchEvent) {
+        guard service.isActive else { return }
+        let (_, line) = WatchLog.line(for: event)
+        lock.lock()
+        let becomesReady = !ready && Self.endsACheck(event)
+        if becomesReady { ready = true }
+        lock.unlock()
+        if becomesReady { service.ready(status: line) } else { service.status(line) }
+    }
+
+    /// Whether `event` is the outcome of a check (so the watch has done its first).
+    static func endsACheck(_ event: WatchEvent) -> Bool {
+        switch event {
+        case .verified, .restored, .renewed, .updated, .deleted, .notInSync, .operationsFailed, .away, .retrying: true
+        default: false
         }
     }
 }
