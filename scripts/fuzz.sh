@@ -3,10 +3,12 @@
 # a while: every target, or those named. One summary line per target; exits 1 when any target
 # crashed, timed out, leaked or ran out of memory (the input is kept in .build-fuzz/artifacts/).
 #
-#   scripts/fuzz.sh [--seconds N] [--runs N] [--build-only] [--list] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [--build-only] [--list] [TARGET...]
 #
 #   --seconds N   run each target N seconds (default 60)
 #   --runs N      stop each target after N executions instead (whichever comes first with --seconds)
+#   --timeout S   one input running longer than S seconds is a hang (default 2; libFuzzer measures
+#                 wall time, so give a long run beside other work more, e.g. 30)
 #   --build-only  build, do not run
 #   --list        print the target names
 #
@@ -22,15 +24,17 @@ scratch="$root/.build-fuzz"
 targets=(ssdp-search ssdp-notify http-response xml-tree device-description soap-response action-responses)
 seconds=60
 runs=""
+timeout=2
 build_only=0
 chosen=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
+    --timeout) timeout="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
     --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *)
       if [[ " ${targets[*]} " != *" $1 "* ]]; then
@@ -42,6 +46,7 @@ done
 [ ${#chosen[@]} -gt 0 ] || chosen=("${targets[@]}")
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seconds wants a whole number, got '$seconds'" >&2; exit 2; }
 [ -z "$runs" ] || [[ "$runs" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --runs wants a whole number, got '$runs'" >&2; exit 2; }
+[[ "$timeout" =~ ^[0-9]+$ ]] && [ "$timeout" -ge 1 ] || { echo "fuzz.sh: --timeout wants a whole number of seconds, got '$timeout'" >&2; exit 2; }
 
 swift_bin=$(command -v swift) || { echo "fuzz.sh: no swift on PATH; install the Swift toolchain" >&2; exit 2; }
 toolchain=$(dirname "$(dirname "$(readlink -f "$swift_bin")")")
@@ -116,7 +121,7 @@ for t in "${chosen[@]}"; do
   # HTTP answers are fed in reads as small as one byte: longer inputs cost much more there.
   max_len=16384
   [ "$t" != http-response ] || max_len=4096
-  args=(-max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len"
+  args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len"
     -dict="$(dict_for "$t")" -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ -z "$runs" ] || args+=(-runs="$runs")
   set +e
