@@ -109,6 +109,10 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Reads the registry only; never talks to the gateway. `portkeeper export > ports.yaml` followed by \
             `portkeeper apply -f ports.yaml` changes nothing.
+
+            Examples:
+              portkeeper export > ports.yaml
+              portkeeper export --gateway uuid:0bd2 > router2.yaml
             """
     )
 

@@ -5,7 +5,8 @@ import PortKeeper
 struct DiscoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "discover",
-        abstract: "Find UPnP Internet gateways on the local network."
+        abstract: "Find UPnP Internet gateways on the local network.",
+        discussion: HelpText.discover
     )
 
     @OptionGroup var discovery: DiscoveryArguments
@@ -33,7 +34,8 @@ struct DiscoverCommand: AsyncParsableCommand {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a gateway's external address, connection status and uptime."
+        abstract: "Show a gateway's external address, connection status and uptime.",
+        discussion: HelpText.status
     )
 
     @OptionGroup var gateway: GatewayArgument
@@ -52,7 +54,8 @@ struct StatusCommand: AsyncParsableCommand {
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the port mappings the gateway actually has."
+        abstract: "List the port mappings the gateway actually has.",
+        discussion: HelpText.list
     )
 
     @OptionGroup var gateway: GatewayArgument

@@ -6,10 +6,47 @@ import PortKeeper
 
 @main
 struct PortKeeperCommand: AsyncParsableCommand {
+    /// Runs the command line, first catching a mistyped subcommand, which ArgumentParser would
+    /// only call an "unexpected argument".
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, let suggestion = suggestion(for: first) {
+            FileHandle.standardError.write(Data("Error: unknown command '\(first)'. Did you mean '\(suggestion)'?\nUsage: portkeeper <subcommand>\n  See 'portkeeper --help' for more information.\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        await main(arguments)
+    }
+
+    /// The subcommand `word` was probably meant to be, when it is none but close to one
+    /// (a prefix of it, or at most two letters off); nil for an option or a known name.
+    static func suggestion(for word: String) -> String? {
+        guard !word.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !names.contains(word) else { return nil }
+        let lowered = word.lowercased()
+        if let prefixed = names.first(where: { $0.hasPrefix(lowered) && lowered.count >= 2 }) { return prefixed }
+        let scored = names.map { ($0, editDistance(lowered, $0)) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
+    /// Levenshtein distance between two short words.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "portkeeper",
         abstract: "Keeps a router's UPnP port mappings the way you declared them.",
-        discussion: "Discovery sends SSDP multicast (239.255.255.250:1900) on your LAN.",
+        discussion: HelpText.root,
         version: "0.1.0",
         subcommands: [
             DiscoverCommand.self, StatusCommand.self, ListCommand.self, GatewaysCommand.self,

@@ -55,7 +55,7 @@ extension DiscoveryArguments {
 }
 
 struct AddCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Declare a mapping and apply it now.")
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Declare a mapping and apply it now.", discussion: HelpText.add)
 
     @Argument(help: ArgumentHelp("The external port and protocol, like 8080/tcp.", valueName: "port/proto"))
     var mapping: String
@@ -97,7 +97,7 @@ struct AddCommand: AsyncParsableCommand {
 }
 
 struct RemoveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a declared mapping and delete it from the gateway now.")
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a declared mapping and delete it from the gateway now.", discussion: HelpText.remove)
 
     @Argument(help: ArgumentHelp("The external port and protocol, like 8080/tcp.", valueName: "port/proto"))
     var mapping: String
@@ -120,7 +120,7 @@ struct RemoveCommand: AsyncParsableCommand {
 }
 
 struct MappingsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "List the declared mappings.")
+    static let configuration = CommandConfiguration(commandName: "mappings", abstract: "List the declared mappings.", discussion: HelpText.mappings)
 
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var output: OutputArguments
@@ -149,7 +149,7 @@ struct MappingsCommand: AsyncParsableCommand {
 }
 
 struct GatewaysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gateways", abstract: "List the gateways the registry knows.")
+    static let configuration = CommandConfiguration(commandName: "gateways", abstract: "List the gateways the registry knows.", discussion: HelpText.gateways)
 
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var output: OutputArguments
@@ -173,7 +173,7 @@ struct GatewaysCommand: AsyncParsableCommand {
 }
 
 struct PlanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what reconcile (or apply -f FILE) would change, changing nothing.")
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what reconcile (or apply -f FILE) would change, changing nothing.", discussion: HelpText.plan)
 
     @OptionGroup var input: FileArgument
     @OptionGroup var gateway: GatewayArgument
@@ -200,7 +200,7 @@ struct PlanCommand: AsyncParsableCommand {
 }
 
 struct ReconcileCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Make the gateway match the declaration.")
+    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Make the gateway match the declaration.", discussion: HelpText.reconcile)
 
     @OptionGroup var gateway: GatewayArgument
     @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
@@ -241,7 +241,7 @@ enum Reconcile {
 }
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show what changed, when, and who did it.")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show what changed, when, and who did it.", discussion: HelpText.history)
 
     @Option(name: .long, help: "How many revisions to show, newest first.")
     var limit: Int = 20
@@ -267,7 +267,15 @@ struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Restore the declaration as it was right after a revision, and reconcile.",
-        discussion: "Entries of other programs that --prune or --force deleted since are re-created. The rollback is itself a revision, so it can be undone."
+        discussion: """
+            Entries of other programs that --prune or --force deleted since are re-created. The rollback is itself a \
+            revision, so it can be undone.
+
+            Examples:
+              portkeeper history            # find the revision to go back to
+              portkeeper rollback 12
+              portkeeper rollback 12 --no-apply
+            """
     )
 
     @Argument(help: "The revision to go back to (see `portkeeper history`).")
