@@ -95,7 +95,7 @@ public struct GatewayClient: Sendable {
             throw ProtocolViolation("\(descriptionURL) returned an HTML page, not a UPnP device description (a login page?)")
         }
         guard response.status == 200 else {
-            throw ProtocolViolation("device description at \(descriptionURL) answered HTTP \(response.status)")
+            throw DescriptionNotServed(url: descriptionURL.description, status: response.status)
         }
         let description: DeviceDescription
         do {
@@ -325,5 +325,32 @@ public struct GatewayClient: Sendable {
 
     static func entrySummary(_ values: [String: String]) -> String {
         InvalidPortMappingEntry(action: "", index: nil, fields: values, problems: []).summary
+    }
+}
+
+/// The description URL answered with an HTTP status other than 200 (404 for a wrong path):
+/// nothing there to read, which is not the router breaking the specification.
+public struct DescriptionNotServed: Error, Sendable, Equatable, CustomStringConvertible {
+    public let url: String
+    public let status: Int
+
+    public init(url: String, status: Int) {
+        self.url = url
+        self.status = status
+    }
+
+    public var description: String {
+        "\(url) answered HTTP \(status)\(Self.reason(status).map { " (\($0))" } ?? "")"
+    }
+
+    static func reason(_ status: Int) -> String? {
+        switch status {
+        case 301, 302, 303, 307, 308: "a redirect, which portkeeper does not follow"
+        case 401, 403: "access refused"
+        case 404: "not found"
+        case 410: "gone"
+        case 500...599: "a server error"
+        default: nil
+        }
     }
 }

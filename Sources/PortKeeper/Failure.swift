@@ -23,6 +23,9 @@ public enum Failure {
             return PortKeeperError(error.code == UPnPError.conflictInMappingEntry ? .conflict : .gatewayRefused,
                                    "\(what) failed: the gateway answered \(fault(error.code, deviceDescription: error.deviceDescription))",
                                    hint: hint(forFault: error.code), context: .fault(error.code))
+        case let error as DescriptionNotServed:
+            return PortKeeperError(error.status == 404 || error.status == 410 ? .notFound : .gatewayRefused, "\(what) failed: \(error)",
+                                   context: .descriptionNotServed(status: error.status))
         case let error as UnexpectedHTTPStatus:
             return PortKeeperError(.gatewayRefused, "\(what) failed: the gateway answered \(error.action) with HTTP \(error.status) and no UPnP fault",
                                    hint: "the gateway could not do it and did not say why; try again, or restart the router")

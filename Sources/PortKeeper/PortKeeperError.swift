@@ -95,6 +95,8 @@ public struct PortKeeperError: Error, Sendable, CustomStringConvertible {
         case fault(Int)
         /// The gateway's answer broke the UPnP specification.
         case protocolViolation
+        /// The description URL answered this HTTP status (404: a wrong path).
+        case descriptionNotServed(status: Int)
         /// A reconcile stopped sending because the gateway stopped answering.
         case reconcileInterrupted
     }

@@ -71,6 +71,10 @@ enum ErrorRendering {
             return "check the address; if the machine is reachable through the router all the same, add --allow-remote-client"
         case .gatewayReference:
             return "give the description URL as http://IPv4:PORT/path, as `portkeeper discover` prints it"
+        case .descriptionNotServed(let status):
+            return status == 404 || status == 410
+                ? "check the URL: `portkeeper discover` prints each gateway's description URL"
+                : "the router would not serve its description; try again, or restart the router"
         case .alreadyDeclared(let key):
             return "remove it first with `portkeeper remove \(key.externalPort)/\(key.protocol.rawValue.lowercased())`"
         case .notDeclared:

@@ -102,12 +102,13 @@ extension AgainstFakes {
             }
         }
 
-        @Test("A description answered with HTTP 404 is a ProtocolViolation")
+        @Test("A description answered with HTTP 404 is a DescriptionNotServed carrying the status, not a broken specification")
         func descriptionNotFound() async throws {
             try await withGateway(.noURLBase()) { gateway in
                 let url = try GatewayURL(parsing: gateway.url("/nothing-here.xml"))
-                let error = await #expect(throws: ProtocolViolation.self) { try await makeClient().describe(url) }
-                #expect(error?.description.contains("404") == true)
+                let error = await #expect(throws: DescriptionNotServed.self) { try await makeClient().describe(url) }
+                #expect(error == DescriptionNotServed(url: url.description, status: 404))
+                #expect(error?.description == "\(url) answered HTTP 404 (not found)")
             }
         }
 

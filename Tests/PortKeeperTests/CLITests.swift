@@ -33,6 +33,17 @@ struct CLITests {
         #expect(found[0].doubleNAT == false)
     }
 
+    @Test("a description URL that answers 404 is reported as a 404 with what to check, not as a broken router")
+    func descriptionNotFound() async throws {
+        let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: false)
+        defer { Task { await gateway.shutdown() } }
+        let missing = gateway.url("/no-such-description.xml")
+        gateway.override(path: "/no-such-description.xml", reply: .response(status: 404, body: Array("not here".utf8)))
+        let result = try await portkeeper(["discover", "--location", missing])
+        expectOneLineRefusal(result, saying: "\(missing) answered HTTP 404 (not found); check the URL: `portkeeper discover` prints each gateway's description URL")
+        #expect(!result.stderr.contains("specification"), "\(result.stderr)")
+    }
+
     @Test("list --verbose logs each request sent and each answer received, on stderr; stdout stays the table")
     func verboseListLogsTheExchanges() async throws {
         let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
