@@ -67,10 +67,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var input: FileArgument
     @OptionGroup var gateway: GatewayArgument
-    @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
-    var prune = false
-    @Flag(name: .long, help: "Replace entries of other clients that hold a declared port.")
-    var force = false
+    @OptionGroup var reconciling: ReconcileFlags
     @Flag(name: .customLong("no-apply"), help: "Only change the declaration; apply with `portkeeper reconcile`.")
     var noApply = false
     @OptionGroup var registry: RegistryArguments
@@ -96,7 +93,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 emit("the declaration of \(record.friendlyName) already matches \(path)")
             }
             if !noApply {
-                try await Reconcile.apply(keeper, record, options: Planner.Options(prune: prune, force: force), revision: applied?.revision, json: output.json)
+                try await Reconcile.apply(keeper, record, options: reconciling.options, revision: applied?.revision, json: output.json)
             }
         }
     }

@@ -203,10 +203,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Make the gateway match the declaration.", discussion: HelpText.reconcile)
 
     @OptionGroup var gateway: GatewayArgument
-    @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
-    var prune = false
-    @Flag(name: .long, help: "Replace entries of other clients that hold a declared port.")
-    var force = false
+    @OptionGroup var reconciling: ReconcileFlags
     @Flag(name: .customLong("dry-run"), help: "Show the plan and change nothing.")
     var dryRun = false
     @OptionGroup var registry: RegistryArguments
@@ -217,7 +214,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose) {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(gateway.gateway)
-            let options = Planner.Options(prune: prune, force: force)
+            let options = reconciling.options
             if dryRun {
                 let report = try await keeper.plan(record, options: options)
                 emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
@@ -227,6 +224,16 @@ struct ReconcileCommand: AsyncParsableCommand {
             try await Reconcile.apply(keeper, record, options: options, revision: nil, json: output.json)
         }
     }
+}
+
+/// How a reconcile treats other programs' entries (reconcile, apply).
+struct ReconcileFlags: ParsableArguments {
+    @Flag(name: .long, help: "Also delete entries portkeeper did not create.")
+    var prune = false
+    @Flag(name: .long, help: "Replace entries of other clients that hold a declared port.")
+    var force = false
+
+    var options: Planner.Options { Planner.Options(prune: prune, force: force) }
 }
 
 enum Reconcile {
