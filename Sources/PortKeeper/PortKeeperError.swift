@@ -1,5 +1,5 @@
 import IGDClient
-import MappingRegistry
+import PortKeeperModel
 
 /// A failure, said as what happened.
 ///
