@@ -48,10 +48,7 @@ extension Registry {
             guard let snapshot else { return [] }
             // A snapshot that does not decode must not read as "nothing declared": a rollback to
             // it would delete every mapping.
-            guard let declaration = try? Storage.decode([DeclaredMapping].self, snapshot, "") else {
-                throw RegistryError.corrupt(path: path, detail: "the declaration of revision \(revision) does not decode")
-            }
-            return declaration
+            return try Storage.decode([DeclaredMapping].self, snapshot, "the declaration of revision \(revision)") ?? []
         }
     }
 
@@ -149,16 +146,17 @@ extension Registry {
             // A row that does not decode is damage, named; never shown as an empty revision.
             return try rows.map { row in
                 let number: Int64 = try row.decode(forColumn: "id")
-                guard let time = Storage.parsedDate(try row.decode(forColumn: "time")),
-                      let actor = RevisionActor(rawValue: try row.decode(forColumn: "actor")),
-                      let changes = try? Storage.decode([Change].self, try row.decode(String.self, forColumn: "changes"), "") else {
-                    throw RegistryError.corrupt(path: path, detail: "revision \(number) does not decode")
+                // Named as a whole, as history has always named it.
+                let what = "revision \(number)"
+                do {
+                    return RevisionRecord(
+                        number: number, time: try row.storedDate("time", of: what), command: try row.stored("command", of: what),
+                        actor: try row.stored("actor", of: what), gatewayID: try row.stored("gateway_id", of: what),
+                        summary: try row.stored("summary", of: what), changes: try Storage.decode([Change].self, try row.stored("changes", of: what), what) ?? []
+                    )
+                } catch is UndecodableRow {
+                    throw UndecodableRow(what)
                 }
-                return RevisionRecord(
-                    number: number, time: time, command: try row.decode(forColumn: "command"),
-                    actor: actor, gatewayID: try row.decode(forColumn: "gateway_id"),
-                    summary: try row.decode(forColumn: "summary"), changes: changes
-                )
             }
         }
     }
