@@ -3,7 +3,8 @@ import PackageDescription
 
 // Dependencies point one way:
 //   IGDProtocol (pure codecs) <- IGDClient (the only module with sockets) <- PortKeeper (domain) <- portkeeper (CLI)
-//   MappingRegistry (SQLite through GRDB; migrations from Migrations/) <- PortKeeper
+//   IGDProtocol <- PortKeeperModel (the domain's nouns) <- MappingRegistry (SQLite through GRDB; migrations
+//   from Migrations/) <- PortKeeper, which re-exports PortKeeperModel: `import PortKeeper` names a mapping.
 //   IGDTestSupport (fake gateway, fixtures, lab control) serves the tests only.
 let package = Package(
     name: "portkeeper",
@@ -38,10 +39,16 @@ let package = Package(
         .executableTarget(name: "embed-migrations", path: "Plugins/EmbedMigrationsTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(name: "Migrations", path: "Migrations", exclude: ["README.md"], plugins: ["EmbedMigrations"]),
+        // The domain's nouns (MappingKey, DeclaredMapping, InternalClient, Change, RevisionActor):
+        // what the registry stores and the domain and its users name. A module of their own so
+        // that naming a mapping needs neither the storage module nor the UPnP client; not in
+        // IGDProtocol, whose codecs are UPnP's while these nouns are the same for NAT-PMP and PCP.
+        .target(name: "PortKeeperModel", dependencies: ["IGDProtocol"]),
         .target(
             name: "MappingRegistry",
             dependencies: [
                 "IGDProtocol",
+                "PortKeeperModel",
                 "Migrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The system SQLite GRDB builds on, for the one file control GRDB does not wrap.
@@ -54,6 +61,7 @@ let package = Package(
                 "IGDProtocol",
                 "IGDClient",
                 "MappingRegistry",
+                "PortKeeperModel",
                 .product(name: "Logging", package: "swift-log"),
                 // The declaration file (apply -f): every node keeps its line for error messages.
                 .product(name: "Yams", package: "Yams"),
@@ -95,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MappingRegistryTests",
-            dependencies: ["MappingRegistry", "Migrations", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MappingRegistry", "Migrations", "PortKeeperModel", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         // The CLI's own code tested in-process (its error rendering): no process, no network.

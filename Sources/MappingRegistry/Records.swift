@@ -1,5 +1,6 @@
 import Foundation
 import IGDProtocol
+import PortKeeperModel
 
 /// A gateway as the registry knows it.
 public struct GatewayRecord: Sendable, Equatable, Codable {
@@ -9,9 +10,11 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var manufacturer: String
     public var modelName: String
     public var modelNumber: String
-    public var descriptionURL: String
-    public var serviceType: String
-    public var controlURL: String
+    public var descriptionURL: GatewayURL
+    /// The chosen WAN connection service: its type, id and control URL.
+    public var serviceType: WANService
+    public var serviceId: String
+    public var controlURL: GatewayURL
     public var serviceChoice: String
     public var bootID: UInt32?
     /// The external address last reported, and its class.
@@ -27,15 +30,48 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var descriptionLimit: Int?
     public var firstSeen: Date
     public var lastSeen: Date
+
+    public init(
+        id: Int64, udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
+        descriptionURL: GatewayURL, serviceType: WANService, serviceId: String, controlURL: GatewayURL, serviceChoice: String,
+        bootID: UInt32? = nil, externalAddress: String? = nil, addressClass: String? = nil, permanentLeasesOnly: Bool = false,
+        listEnd: String? = nil, listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil, firstSeen: Date, lastSeen: Date
+    ) {
+        self.id = id
+        self.udn = udn
+        self.friendlyName = friendlyName
+        self.manufacturer = manufacturer
+        self.modelName = modelName
+        self.modelNumber = modelNumber
+        self.descriptionURL = descriptionURL
+        self.serviceType = serviceType
+        self.serviceId = serviceId
+        self.controlURL = controlURL
+        self.serviceChoice = serviceChoice
+        self.bootID = bootID
+        self.externalAddress = externalAddress
+        self.addressClass = addressClass
+        self.permanentLeasesOnly = permanentLeasesOnly
+        self.listEnd = listEnd
+        self.listOfPortMappingsWorks = listOfPortMappingsWorks
+        self.descriptionLimit = descriptionLimit
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+
+    /// The chosen WAN connection service, where port mappings go.
+    public var service: ConnectionService {
+        ConnectionService(type: serviceType, serviceId: serviceId, controlURL: controlURL, deviceUDN: udn)
+    }
 }
 
 /// A gateway as just found on the network, to be recorded.
 public struct ObservedGateway: Sendable, Equatable {
     public struct Service: Sendable, Equatable {
-        public var serviceType: String
+        public var serviceType: WANService
         public var serviceId: String
-        public var controlURL: String
-        public init(serviceType: String, serviceId: String, controlURL: String) {
+        public var controlURL: GatewayURL
+        public init(serviceType: WANService, serviceId: String, controlURL: GatewayURL) {
             self.serviceType = serviceType
             self.serviceId = serviceId
             self.controlURL = controlURL
@@ -47,7 +83,7 @@ public struct ObservedGateway: Sendable, Equatable {
     public var manufacturer: String
     public var modelName: String
     public var modelNumber: String
-    public var descriptionURL: String
+    public var descriptionURL: GatewayURL
     public var services: [Service]
     public var chosen: Service
     public var serviceChoice: String
@@ -56,7 +92,7 @@ public struct ObservedGateway: Sendable, Equatable {
 
     public init(
         udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
-        descriptionURL: String, services: [Service], chosen: Service, serviceChoice: String,
+        descriptionURL: GatewayURL, services: [Service], chosen: Service, serviceChoice: String,
         bootID: UInt32?, externalAddress: ExternalAddress?
     ) {
         self.udn = udn
@@ -106,13 +142,23 @@ public enum OperationOutcome: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    init(stored text: String) {
-        if text == "pending" { self = .pending; return }
-        if text == "ok" { self = .ok; return }
-        if text.hasPrefix("upnp:"), let code = Int(text.dropFirst(5)) { self = .upnp(code); return }
-        if text.hasPrefix("failed:") { self = .failed(String(text.dropFirst(7))); return }
-        if text.hasPrefix("unknown:") { self = .unknown(String(text.dropFirst(8))); return }
-        self = .unknown("")
+    /// The outcome a stored text says, or nil when it says none (a damaged row).
+    init?(stored text: String) {
+        switch text {
+        case "pending": self = .pending
+        case "ok": self = .ok
+        case "unknown": self = .unknown("")
+        default:
+            if text.hasPrefix("upnp:"), let code = Int(text.dropFirst(5)) {
+                self = .upnp(code)
+            } else if text.hasPrefix("failed:") {
+                self = .failed(String(text.dropFirst(7)))
+            } else if text.hasPrefix("unknown:") {
+                self = .unknown(String(text.dropFirst(8)))
+            } else {
+                return nil
+            }
+        }
     }
 
     var stored: String { description }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import IGDProtocol
+import PortKeeperModel
 
 extension Registry {
     /// Records a gateway just found: inserted by UDN, or updated (names, URL, services,
@@ -49,8 +50,13 @@ extension Registry {
                 ON CONFLICT (gateway_id, url) DO UPDATE SET last_seen = excluded.last_seen
                 """, arguments: [id, observed.descriptionURL, time, time])
             let services = try Row.fetchAll(db, sql: "SELECT control_url, service_type, service_id, chosen, reason FROM gateway_service WHERE gateway_id = ? ORDER BY rowid", arguments: [id])
-            let storedServices = services.map { ObservedGateway.Service(serviceType: $0["service_type"], serviceId: $0["service_id"], controlURL: $0["control_url"]) }
-            let storedChosen = services.first { ($0["chosen"] as Int) == 1 }.map { ($0["control_url"] as String, $0["reason"] as String) }
+            let what = "a service of gateway \(id)"
+            let storedServices = try services.map { row in
+                ObservedGateway.Service(serviceType: try row.stored("service_type", of: what), serviceId: try row.stored("service_id", of: what),
+                                        controlURL: try row.stored("control_url", of: what))
+            }
+            let storedChosen = try services.first { try $0.stored("chosen", of: what) as Bool }
+                .map { (try $0.stored("control_url", of: what) as GatewayURL, try $0.stored("reason", of: what) as String) }
             if storedServices != observed.services || storedChosen?.0 != observed.chosen.controlURL || storedChosen?.1 != observed.serviceChoice {
                 try db.execute(sql: "DELETE FROM gateway_service WHERE gateway_id = ?", arguments: [id])
                 for service in observed.services {
@@ -79,15 +85,16 @@ extension Registry {
     }
 
     static func recordAddress(_ db: Database, gatewayID id: Int64, _ address: ExternalAddress, time: String) throws -> Change? {
-        let last = try Row.fetchOne(db, sql: "SELECT id, address FROM external_address WHERE gateway_id = ? ORDER BY id DESC LIMIT 1", arguments: [id])
-        if let last, (last["address"] as String) == address.reported {
-            try db.execute(sql: "UPDATE external_address SET last_seen = ? WHERE id = ?", arguments: [time, last["id"] as Int64])
+        let row = try Row.fetchOne(db, sql: "SELECT id, address FROM external_address WHERE gateway_id = ? ORDER BY id DESC LIMIT 1", arguments: [id])
+        let last = try row.map { (id: try $0.stored("id", of: "an external address") as Int64, address: try $0.stored("address", of: "an external address") as String) }
+        if let last, last.address == address.reported {
+            try db.execute(sql: "UPDATE external_address SET last_seen = ? WHERE id = ?", arguments: [time, last.id])
             return nil
         }
         try db.execute(sql: "INSERT INTO external_address (gateway_id, address, address_class, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
                        arguments: [id, address.reported, address.addressClass.rawValue, time, time])
         guard let last else { return nil }
-        return Change(.addressChanged, nil, "external address \(last["address"] as String) → \(address.reported.isEmpty ? "none" : address.reported)")
+        return Change(.addressChanged, nil, "external address \(last.address) → \(address.reported.isEmpty ? "none" : address.reported)")
     }
 
     /// Every known gateway, oldest first.
@@ -97,6 +104,18 @@ extension Registry {
 
     public func gateway(id: Int64) throws -> GatewayRecord? {
         try reading { db in try GatewayRecord.fetch(db, id: id) }
+    }
+
+    /// The known gateway whose description is at `url`, or, when none is there now, the one
+    /// last seen there.
+    public func gateway(atDescriptionURL url: GatewayURL) throws -> GatewayRecord? {
+        try reading { db in
+            if let current = try Row.fetchOne(db, sql: GatewayRecord.selection + " WHERE g.description_url = ?", arguments: [url]) {
+                return try GatewayRecord(row: current)
+            }
+            let earlier = try Int64.fetchOne(db, sql: "SELECT gateway_id FROM gateway_location WHERE url = ? ORDER BY last_seen DESC LIMIT 1", arguments: [url])
+            return try earlier.flatMap { try GatewayRecord.fetch(db, id: $0) }
+        }
     }
 
     /// The gateway `reference` names: a UDN, a unique prefix of one (with or without
@@ -159,41 +178,48 @@ extension Registry {
 extension GatewayRecord {
     static let selection = """
         SELECT g.*, (SELECT address FROM external_address a WHERE a.gateway_id = g.id ORDER BY a.id DESC LIMIT 1) AS external,
-               (SELECT address_class FROM external_address a WHERE a.gateway_id = g.id ORDER BY a.id DESC LIMIT 1) AS external_class
+               (SELECT address_class FROM external_address a WHERE a.gateway_id = g.id ORDER BY a.id DESC LIMIT 1) AS external_class,
+               (SELECT service_id FROM gateway_service s WHERE s.gateway_id = g.id AND s.control_url = g.control_url) AS chosen_service_id
         FROM gateway g
         """
 
-    init(row: Row) {
-        id = row["id"]
-        udn = row["udn"]
-        friendlyName = row["friendly_name"]
-        manufacturer = row["manufacturer"]
-        modelName = row["model_name"]
-        modelNumber = row["model_number"]
-        descriptionURL = row["description_url"]
-        serviceType = row["service_type"]
-        controlURL = row["control_url"]
-        serviceChoice = row["service_choice"]
-        bootID = (row["boot_id"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }
-        externalAddress = row["external"]
-        addressClass = row["external_class"]
-        permanentLeasesOnly = row["permanent_leases_only"]
-        listEnd = row["list_end"]
-        listOfPortMappingsWorks = row["list_of_port_mappings_works"]
-        descriptionLimit = row["description_limit"]
-        firstSeen = Storage.date(row["first_seen"])
-        lastSeen = Storage.date(row["last_seen"])
+    /// The gateway a row of ``selection`` holds.
+    /// - Throws: ``UndecodableRow`` when a value does not fit its column (a URL portkeeper
+    ///   would not follow, an unknown service type, a time that is not one).
+    init(row: Row) throws {
+        id = try row.stored("id", of: "a gateway")
+        let what = "gateway \(id)"
+        udn = try row.stored("udn", of: what)
+        friendlyName = try row.stored("friendly_name", of: what)
+        manufacturer = try row.stored("manufacturer", of: what)
+        modelName = try row.stored("model_name", of: what)
+        modelNumber = try row.stored("model_number", of: what)
+        descriptionURL = try row.stored("description_url", of: what)
+        serviceType = try row.stored("service_type", of: what)
+        // Not recorded when another service shares the chosen one's control URL (one row per URL).
+        serviceId = try row.stored("chosen_service_id", of: what) as String? ?? ""
+        controlURL = try row.stored("control_url", of: what)
+        serviceChoice = try row.stored("service_choice", of: what)
+        bootID = try row.stored("boot_id", of: what)
+        externalAddress = try row.stored("external", of: what)
+        addressClass = try row.stored("external_class", of: what)
+        permanentLeasesOnly = try row.stored("permanent_leases_only", of: what)
+        listEnd = try row.stored("list_end", of: what)
+        listOfPortMappingsWorks = try row.stored("list_of_port_mappings_works", of: what)
+        descriptionLimit = try row.stored("description_limit", of: what)
+        firstSeen = try row.storedDate("first_seen", of: what)
+        lastSeen = try row.storedDate("last_seen", of: what)
     }
 
     static func fetch(_ db: Database, udn: String) throws -> GatewayRecord? {
-        try Row.fetchOne(db, sql: selection + " WHERE g.udn = ?", arguments: [udn]).map(GatewayRecord.init(row:))
+        try Row.fetchOne(db, sql: selection + " WHERE g.udn = ?", arguments: [udn]).map { try GatewayRecord(row: $0) }
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> GatewayRecord? {
-        try Row.fetchOne(db, sql: selection + " WHERE g.id = ?", arguments: [id]).map(GatewayRecord.init(row:))
+        try Row.fetchOne(db, sql: selection + " WHERE g.id = ?", arguments: [id]).map { try GatewayRecord(row: $0) }
     }
 
     static func fetchAll(_ db: Database) throws -> [GatewayRecord] {
-        try Row.fetchAll(db, sql: selection + " ORDER BY g.id").map(GatewayRecord.init(row:))
+        try Row.fetchAll(db, sql: selection + " ORDER BY g.id").map { try GatewayRecord(row: $0) }
     }
 }

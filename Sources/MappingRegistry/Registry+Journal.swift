@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import IGDProtocol
+import PortKeeperModel
 
 extension Registry {
     /// Journals an operation before it is sent to the gateway.
@@ -11,15 +12,15 @@ extension Registry {
     ) throws -> Int64 {
         try writing { db in
             let arguments: String? = switch action {
-            case .add: entry.map { Storage.json($0) }
-            case .delete: deleteReason.map { Storage.json(["reason": $0.rawValue]) }
+            case .add: try entry.map { try Storage.json($0) }
+            case .delete: try deleteReason.map { try Storage.json(["reason": $0.rawValue]) }
             }
             try db.execute(sql: """
                 INSERT INTO operation (revision_id, gateway_id, action, protocol, external_port, remote_host, arguments, before, outcome, started)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
                 """, arguments: [
                     revision, gatewayID, action.rawValue, key.protocol.rawValue, Int(key.externalPort), key.remoteHost,
-                    arguments, before.map { Storage.json($0) }, Storage.text(now),
+                    arguments, try before.map { try Storage.json($0) }, Storage.text(now),
                 ])
             return db.lastInsertedRowID
         }
@@ -50,7 +51,7 @@ extension Registry {
         try reading { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM operation WHERE gateway_id = ? AND (outcome = 'pending' OR outcome LIKE 'unknown%') ORDER BY id
-                """, arguments: [gatewayID]).compactMap(JournaledOperation.init(row:))
+                """, arguments: [gatewayID]).map { try JournaledOperation(row: $0) }
         }
     }
 
@@ -58,7 +59,7 @@ extension Registry {
     public func operations(revision: Int64) throws -> [JournaledOperation] {
         try reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM operation WHERE revision_id = ? ORDER BY id", arguments: [revision])
-                .compactMap(JournaledOperation.init(row:))
+                .map { try JournaledOperation(row: $0) }
         }
     }
 
@@ -70,7 +71,7 @@ extension Registry {
                 SELECT * FROM operation WHERE gateway_id = ? AND revision_id > ? AND action = 'DeletePortMapping' AND outcome = 'ok'
                 ORDER BY id
                 """, arguments: [gatewayID, revision])
-                .compactMap(JournaledOperation.init(row:))
+                .map { try JournaledOperation(row: $0) }
                 .filter { $0.deleteReason == .pruned || $0.deleteReason == .replaced }
                 .compactMap(\.before)
         }
@@ -80,11 +81,7 @@ extension Registry {
     public func ownedKeys(gatewayID: Int64) throws -> Set<MappingKey> {
         try reading { db in
             Set(try Row.fetchAll(db, sql: "SELECT protocol, external_port, remote_host FROM owned_mapping WHERE gateway_id = ?", arguments: [gatewayID])
-                .compactMap { row in
-                    TransportProtocol(rawValue: row["protocol"]).map {
-                        MappingKey(protocol: $0, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"])
-                    }
-                })
+                .map { try MappingKey(row: $0, of: "a mapping owned on gateway \(gatewayID)") })
         }
     }
 
@@ -105,22 +102,44 @@ extension Registry {
     }
 
     static func operation(_ db: Database, id: Int64) throws -> JournaledOperation? {
-        try Row.fetchOne(db, sql: "SELECT * FROM operation WHERE id = ?", arguments: [id]).flatMap(JournaledOperation.init(row:))
+        try Row.fetchOne(db, sql: "SELECT * FROM operation WHERE id = ?", arguments: [id]).map { try JournaledOperation(row: $0) }
     }
 }
 
 extension JournaledOperation {
-    init?(row: Row) {
-        guard let action = OperationAction(rawValue: row["action"]), let proto = TransportProtocol(rawValue: row["protocol"]) else { return nil }
-        id = row["id"]
-        revision = row["revision_id"]
-        gatewayID = row["gateway_id"]
-        self.action = action
-        key = MappingKey(protocol: proto, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"])
-        let arguments: String? = row["arguments"]
-        entry = action == .add ? Storage.decode(PortMappingEntry.self, arguments) : nil
-        deleteReason = action == .delete ? Storage.decode([String: String].self, arguments)?["reason"].flatMap(DeleteReason.init(rawValue:)) : nil
-        before = Storage.decode(PortMappingEntry.self, row["before"])
-        outcome = OperationOutcome(stored: row["outcome"])
+    /// The operation a row of `operation` holds.
+    /// - Throws: ``UndecodableRow`` when a value does not fit (an unknown action, protocol or
+    ///   outcome, arguments that are not the entry sent).
+    init(row: Row) throws {
+        id = try row.stored("id", of: "an operation")
+        let what = "operation \(id)"
+        revision = try row.stored("revision_id", of: what)
+        gatewayID = try row.stored("gateway_id", of: what)
+        action = try row.stored("action", of: what)
+        key = try MappingKey(row: row, of: what)
+        let arguments: String? = try row.stored("arguments", of: what)
+        switch action {
+        case .add:
+            entry = try Storage.decode(PortMappingEntry.self, arguments, "\(what)'s arguments")
+            deleteReason = nil
+        case .delete:
+            entry = nil
+            deleteReason = try Storage.decode([String: DeleteReason].self, arguments, "\(what)'s arguments").map { reasons in
+                guard let reason = reasons["reason"] else { throw UndecodableRow("\(what)'s arguments") }
+                return reason
+            }
+        }
+        before = try Storage.decode(PortMappingEntry.self, try row.stored("before", of: what), "\(what)'s before")
+        guard let outcome = OperationOutcome(stored: try row.stored("outcome", of: what)) else { throw UndecodableRow("\(what)'s outcome") }
+        self.outcome = outcome
+    }
+}
+
+extension MappingKey {
+    /// The key in a row's `protocol`, `external_port` and `remote_host` columns.
+    /// - Throws: ``UndecodableRow`` naming `record` when they do not make a key.
+    init(row: Row, of record: @autoclosure () -> String) throws {
+        self.init(protocol: try row.stored("protocol", of: record()), externalPort: try row.stored("external_port", of: record()),
+                  remoteHost: try row.stored("remote_host", of: record()))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import IGDProtocol
+import PortKeeperModel
 
 extension Registry {
     /// The declared mappings of a gateway, as they stand.
@@ -18,13 +19,17 @@ extension Registry {
     static func declarations(_ db: Database, gatewayID: Int64) throws -> [DeclaredMapping] {
         try Row.fetchAll(db, sql: """
             SELECT * FROM declared_mapping WHERE gateway_id = ? ORDER BY external_port, protocol, remote_host
-            """, arguments: [gatewayID]).compactMap { row in
-            guard let proto = TransportProtocol(rawValue: row["protocol"]) else { return nil }
-            let client: InternalClient = (row["internal_client"] as String?).flatMap(IPv4Address.init).map { .address($0) } ?? .thisHost
+            """, arguments: [gatewayID]).map { row in
+            let what = "a mapping declared on gateway \(gatewayID)"
+            // NULL is "this host"; any other value must be an address.
+            let client: InternalClient = try (row.stored("internal_client", of: what) as String?).map { text in
+                guard let address = IPv4Address(text) else { throw UndecodableRow("\(what)'s internal_client") }
+                return .address(address)
+            } ?? .thisHost
             return DeclaredMapping(
-                key: MappingKey(protocol: proto, externalPort: UInt16(row["external_port"] as Int), remoteHost: row["remote_host"]),
-                client: client, internalPort: UInt16(row["internal_port"] as Int), description: row["description"],
-                leaseDuration: UInt32(row["lease_duration"] as Int64), enabled: row["enabled"]
+                key: try MappingKey(row: row, of: what), client: client, internalPort: try row.stored("internal_port", of: what),
+                description: try row.stored("description", of: what), leaseDuration: try row.stored("lease_duration", of: what),
+                enabled: try row.stored("enabled", of: what)
             )
         }
     }
@@ -43,10 +48,7 @@ extension Registry {
             guard let snapshot else { return [] }
             // A snapshot that does not decode must not read as "nothing declared": a rollback to
             // it would delete every mapping.
-            guard let declaration = Storage.decode([DeclaredMapping].self, snapshot) else {
-                throw RegistryError.corrupt(path: path, detail: "the declaration of revision \(revision) does not decode")
-            }
-            return declaration
+            return try Storage.decode([DeclaredMapping].self, snapshot, "the declaration of revision \(revision)") ?? []
         }
     }
 
@@ -62,7 +64,7 @@ extension Registry {
                                at now: Date) throws -> Int64 {
         try db.execute(sql: """
             INSERT INTO revision (time, command, actor, gateway_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [Storage.text(now), command, actor.rawValue, gatewayID, summary, Storage.json(changes)])
+            """, arguments: [Storage.text(now), command, actor, gatewayID, summary, try Storage.json(changes)])
         return db.lastInsertedRowID
     }
 
@@ -76,6 +78,23 @@ extension Registry {
     ) throws -> Int64? {
         try writing { db in
             guard let result = try change(try Self.declarations(db, gatewayID: gatewayID)) else { return nil }
+            let revision = try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID,
+                                                   changes: result.changes, summary: result.summary, at: now)
+            try Self.replaceDeclaration(db, gatewayID: gatewayID, with: result.declaration, revision: revision)
+            return revision
+        }
+    }
+
+    /// Changes a gateway's declaration as one transaction, always writing a revision (an
+    /// undeclare, a rollback): `change` gets the declaration as it stands and returns the new one
+    /// with what changed.
+    /// - Returns: the new revision.
+    public func changeDeclaration(
+        gatewayID: Int64, command: String, actor: RevisionActor, at now: Date = Date(),
+        _ change: @Sendable ([DeclaredMapping]) throws -> (declaration: [DeclaredMapping], changes: [Change], summary: String)
+    ) throws -> Int64 {
+        try writing { db in
+            let result = try change(try Self.declarations(db, gatewayID: gatewayID))
             let revision = try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID,
                                                    changes: result.changes, summary: result.summary, at: now)
             try Self.replaceDeclaration(db, gatewayID: gatewayID, with: result.declaration, revision: revision)
@@ -100,14 +119,18 @@ extension Registry {
         }
         try db.execute(sql: """
             INSERT OR REPLACE INTO declaration_snapshot (revision_id, gateway_id, mappings) VALUES (?, ?, ?)
-            """, arguments: [revision, gatewayID, Storage.json(declaration.sorted { $0.key < $1.key })])
+            """, arguments: [revision, gatewayID, try Storage.json(declaration.sorted { $0.key < $1.key })])
     }
 
     /// Adds to a revision what happened after it began, and sets its summary.
     public func completeRevision(_ revision: Int64, adding changes: [Change], summary: String) throws {
         try writing { db in
-            let existing = Storage.decode([Change].self, try String.fetchOne(db, sql: "SELECT changes FROM revision WHERE id = ?", arguments: [revision])) ?? []
-            try db.execute(sql: "UPDATE revision SET changes = ?, summary = ? WHERE id = ?", arguments: [Storage.json(existing + changes), summary, revision])
+            guard let row = try Row.fetchOne(db, sql: "SELECT changes FROM revision WHERE id = ?", arguments: [revision]) else {
+                throw RegistryError.notFound("there is no revision \(revision)", context: .unknownRevision)
+            }
+            // Changes that do not decode stay as they are, never overwritten by the new ones alone.
+            let existing = try Storage.decode([Change].self, try row.stored("changes", of: "revision \(revision)"), "revision \(revision)'s changes") ?? []
+            try db.execute(sql: "UPDATE revision SET changes = ?, summary = ? WHERE id = ?", arguments: [try Storage.json(existing + changes), summary, revision])
         }
     }
 
@@ -123,16 +146,17 @@ extension Registry {
             // A row that does not decode is damage, named; never shown as an empty revision.
             return try rows.map { row in
                 let number: Int64 = try row.decode(forColumn: "id")
-                guard let time = Storage.parsedDate(try row.decode(forColumn: "time")),
-                      let actor = RevisionActor(rawValue: try row.decode(forColumn: "actor")),
-                      let changes = Storage.decode([Change].self, try row.decode(String.self, forColumn: "changes")) else {
-                    throw RegistryError.corrupt(path: path, detail: "revision \(number) does not decode")
+                // Named as a whole, as history has always named it.
+                let what = "revision \(number)"
+                do {
+                    return RevisionRecord(
+                        number: number, time: try row.storedDate("time", of: what), command: try row.stored("command", of: what),
+                        actor: try row.stored("actor", of: what), gatewayID: try row.stored("gateway_id", of: what),
+                        summary: try row.stored("summary", of: what), changes: try Storage.decode([Change].self, try row.stored("changes", of: what), what) ?? []
+                    )
+                } catch is UndecodableRow {
+                    throw UndecodableRow(what)
                 }
-                return RevisionRecord(
-                    number: number, time: time, command: try row.decode(forColumn: "command"),
-                    actor: actor, gatewayID: try row.decode(forColumn: "gateway_id"),
-                    summary: try row.decode(forColumn: "summary"), changes: changes
-                )
             }
         }
     }
@@ -143,7 +167,7 @@ extension Registry {
             guard let row = try Row.fetchOne(db, sql: "SELECT gateway_id FROM revision WHERE id = ?", arguments: [revision]) else {
                 throw RegistryError.notFound("there is no revision \(revision)", context: .unknownRevision)
             }
-            return row["gateway_id"]
+            return try row.stored("gateway_id", of: "revision \(revision)")
         }
     }
 }

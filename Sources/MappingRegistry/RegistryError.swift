@@ -172,6 +172,7 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
     /// their own (busy ones saying who holds the file, where that can be told); a
     /// ``RegistryError`` or an error that is not SQLite's is returned unchanged.
     static func mapping(_ error: any Error, path: String) -> any Error {
+        if let error = error as? UndecodableRow { return corrupt(path: path, detail: error.description) }
         if error is RowDecodingError { return corrupt(path: path, detail: "a row does not decode") }
         guard let error = error as? DatabaseError else { return error }
         switch error.resultCode {

@@ -1,5 +1,5 @@
 import IGDProtocol
-import MappingRegistry
+import PortKeeperModel
 import Yams
 
 /// A declaration kept in a file the user edits: what `apply -f` makes true and `export` writes.

@@ -1,5 +1,5 @@
 import IGDProtocol
-import MappingRegistry
+import PortKeeperModel
 
 /// Parsing and checking what the user types for a mapping. Every failure is a
 /// ``PortKeeperError`` with one line saying what is wrong.

@@ -1,6 +1,7 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// The one place a library error becomes a ``PortKeeperError``: what failed and where, its
 /// kind, and the context a front end needs to say what to try (the CLI's words are its own;

@@ -1,15 +1,21 @@
 import IGDProtocol
+import MappingRegistry
 
-/// How the user named a gateway on the command line (`--gateway`, `--location`).
+/// How the user names a gateway (`--gateway`, a declaration file's `gateway:`, discover's
+/// `--location`): read by one parser, meaning the same in every command.
 public enum GatewayReference: Sendable, Equatable {
-    /// Whatever single gateway discovery finds.
+    /// None named: the one gateway the registry knows (when it knows none yet, a command that
+    /// talks to the gateway runs discovery to find it).
     case any
-    /// A description URL: discovery is skipped.
+    /// A description URL: the gateway there (the registry's one recorded at it, for a command
+    /// that only reads the registry).
     case descriptionURL(GatewayURL)
-    /// A UDN ("uuid:…", or without the prefix), or a unique prefix of one.
-    case udn(String)
+    /// A UDN (with or without "uuid:"), a unique prefix of one, or a friendly name, as given: a
+    /// gateway the registry knows. Never a reason to search the network.
+    case name(String)
 
-    /// Reads `--gateway`: a URL when it starts with http://, else a UDN.
+    /// Reads a reference: a URL when it has a scheme ("://"), else a name; nothing (or only
+    /// spaces) is ``any``.
     /// - Throws: ``PortKeeperError`` for a URL portkeeper would not follow.
     public init(parsing text: String?) throws {
         guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
@@ -23,12 +29,27 @@ public enum GatewayReference: Sendable, Equatable {
                 throw PortKeeperError(.invalidInput, "cannot use \(text) as a gateway: \(error)", context: .gatewayReference)
             }
         } else {
-            self = .udn(text.lowercased().hasPrefix("uuid:") ? text : "uuid:" + text)
+            self = .name(text)
         }
     }
+}
 
-    func matches(_ udn: String) -> Bool {
-        guard case .udn(let wanted) = self else { return true }
-        return udn.lowercased().hasPrefix(wanted.lowercased())
+extension Registry {
+    /// The known gateway `reference` names, from the registry alone: by name (see
+    /// ``Registry/resolveGateway(_:)``), the only one known, or the one recorded at a
+    /// description URL (there now, else last seen there).
+    /// - Throws: ``RegistryError`` `notFound` or `invalid` saying why none or several match.
+    public func gateway(_ reference: GatewayReference) throws -> GatewayRecord {
+        switch reference {
+        case .any:
+            return try resolveGateway(nil)
+        case .name(let name):
+            return try resolveGateway(name)
+        case .descriptionURL(let url):
+            guard let known = try gateway(atDescriptionURL: url) else {
+                throw RegistryError.notFound("no known gateway was found at \(url)", context: .unknownGateway)
+            }
+            return known
+        }
     }
 }

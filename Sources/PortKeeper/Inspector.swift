@@ -12,25 +12,23 @@ public struct Inspector: Sendable {
         self.discovery = discovery
     }
 
-    /// Every gateway discovery finds, or the one at the reference's URL.
+    /// Every gateway discovery finds, or the one at `url` (discovery skipped). Finding a
+    /// gateway by name is the registry's (``Registry/gateway(_:)``), never a network search.
     /// - Throws: ``PortKeeperError`` `notFound` when none is found.
-    public func gateways(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> [Gateway] {
-        if case .descriptionURL(let url) = reference {
+    public func gateways(at url: GatewayURL?, probe: GatewayClient.ProbePolicy = .always) async throws -> [Gateway] {
+        if let url {
             return [try await describe(url, policy: probe)]
         }
         let result = try await search(probe: probe)
-        let matching = result.gateways.filter { reference.matches($0.udn) }
-        guard !matching.isEmpty else { throw notFound(reference, result) }
-        return matching
+        guard !result.gateways.isEmpty else { throw notFound(result) }
+        return result.gateways
     }
 
-    /// The one gateway the reference names.
+    /// The one gateway discovery finds, or the one at `url`.
     /// - Parameter probe: `.whenChoosing` skips the status probe when the answer is not shown.
-    public func gateway(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
-        if case .descriptionURL(let url) = reference {
-            return try await describe(url, policy: probe)
-        }
-        let found = try await gateways(reference, probe: probe)
+    /// - Throws: ``PortKeeperError`` `notFound` when none is found, `ambiguous` when several are.
+    public func gateway(at url: GatewayURL?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        let found = try await gateways(at: url, probe: probe)
         guard found.count == 1 else { throw Self.several(found) }
         return found[0]
     }
@@ -72,16 +70,12 @@ public struct Inspector: Sendable {
         }
     }
 
-    func notFound(_ reference: GatewayReference, _ result: GatewayClient.DiscoveryResult) -> PortKeeperError {
+    func notFound(_ result: GatewayClient.DiscoveryResult) -> PortKeeperError {
         let waited = Double(discovery.window.components.seconds) + Double(discovery.window.components.attoseconds) / 1e18
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
             let failures = result.failures.map { "\($0.location): \(Failure.clean($0.reason))" }.joined(separator: "; ")
             return PortKeeperError(.notFound, "a device answered but is not a usable gateway: \(failures)", context: .noUsableGateway)
-        }
-        if case .udn(let udn) = reference, !result.gateways.isEmpty {
-            let seen = result.gateways.map(\.udn).joined(separator: ", ")
-            return PortKeeperError(.notFound, "no gateway with UDN \(udn) answered (found \(seen))", context: .udnNotFound)
         }
         return PortKeeperError(.notFound, "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s",
                                context: .noGatewayAnswered)

@@ -1,4 +1,5 @@
 import MappingRegistry
+import PortKeeperModel
 
 /// Declaring from a file: the whole declaration at once (`apply -f`), and planning it first.
 extension Keeper {

@@ -2,6 +2,7 @@ import Foundation
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// Finding a recorded gateway where it is now, and reaching its mappings.
 extension Keeper {
@@ -11,47 +12,64 @@ extension Keeper {
         try registry.recordGateway(Self.observed(gateway))
     }
 
-    /// The known gateway `reference` names (UDN, prefix, friendly name), or the one at a
-    /// description URL. Only when no gateway is known at all and none is named does discovery
-    /// run, to find and record them; a name the registry does not know is an error, not a
-    /// reason to search the network.
-    public func gateway(_ reference: String?) async throws -> GatewayRecord {
-        if let reference, reference.contains("://") {
-            return try record(try await liveGateway(reference)).record
-        }
-        if reference == nil, try registry.gateways().isEmpty {
-            let found = try await Inspector(client: client, discovery: discovery).gateways(.any)
+    /// The gateway `reference` names, as the registry records it: a known one by name (UDN,
+    /// prefix, friendly name: the registry alone, never a network search), or the one at a
+    /// description URL (read there and recorded). Only when no gateway is known at all and none
+    /// is named does discovery run, to find and record them.
+    public func gateway(_ reference: GatewayReference) async throws -> GatewayRecord {
+        switch reference {
+        case .descriptionURL:
+            return try await live(reference, probe: .always).record
+        case .any where try registry.gateways().isEmpty:
+            let found = try await Inspector(client: client, discovery: discovery).gateways(at: nil)
             for gateway in found { try record(gateway) }
             if found.count > 1 { throw Inspector.several(found) }
+            return try registry.gateway(reference)
+        case .any, .name:
+            return try registry.gateway(reference)
         }
-        return try registry.resolveGateway(reference)
     }
 
-    /// The gateway as it is now, read from the network and recorded: from its URL, from the
-    /// description URL the registry knows (found again by UDN if it moved), or by discovery.
-    public func liveGateway(_ reference: String?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+    /// ``gateway(_:)`` for a reference as the user wrote it (`--gateway`, a file's `gateway:`).
+    public func gateway(_ text: String?) async throws -> GatewayRecord {
+        try await gateway(try GatewayReference(parsing: text))
+    }
+
+    /// The gateway `reference` names as it is now, read from the network and recorded: from its
+    /// URL, from the description URL the registry knows (found again by UDN if it moved), or,
+    /// when none is named and none is known yet, by discovery.
+    public func liveGateway(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        try await live(reference, probe: probe).gateway
+    }
+
+    /// ``liveGateway(_:probe:)`` for a reference as the user wrote it.
+    public func liveGateway(_ text: String?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        try await liveGateway(try GatewayReference(parsing: text), probe: probe)
+    }
+
+    /// The gateway as it is now, and as recorded.
+    func live(_ reference: GatewayReference, probe: GatewayClient.ProbePolicy) async throws -> (gateway: Gateway, record: GatewayRecord) {
         let inspector = Inspector(client: client, discovery: discovery)
-        let parsed = try GatewayReference(parsing: reference)
         let found: Gateway
-        if case .descriptionURL = parsed {
-            found = try await inspector.gateway(parsed, probe: probe)
-        } else if let known = try? registry.resolveGateway(reference), let url = try? GatewayURL(parsing: known.descriptionURL) {
+        switch reference {
+        case .descriptionURL(let url):
+            found = try await inspector.gateway(at: url, probe: probe)
+        case .any where try registry.gateways().isEmpty:
+            found = try await inspector.gateway(at: nil, probe: probe)
+        case .any, .name:
+            let known = try registry.gateway(reference)
             do {
-                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(url, probe: probe) }
+                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(known.descriptionURL, probe: probe) }
             } catch let error as TransportError where error.suggestsGatewayMoved {
-                logger.info("\(known.udn) did not answer at \(url); rediscovering")
-                found = try await inspector.gateway(.udn(known.udn), probe: probe)
+                found = try await findAgain(known, unansweredAt: known.descriptionURL, error, probe: probe)
             }
-        } else {
-            found = try await inspector.gateway(parsed, probe: probe)
         }
-        try record(found)
-        return found
+        return (found, try record(found).record)
     }
 
     /// The gateway as it is now, for `status`: its external address must be known.
     /// - Throws: when GetExternalIPAddress fails, in one line naming the gateway.
-    public func status(_ reference: String?) async throws -> Gateway {
+    public func status(_ reference: GatewayReference) async throws -> Gateway {
         var found = try await liveGateway(reference)
         guard found.externalAddress == nil else { return found }
         do {
@@ -81,22 +99,14 @@ extension Keeper {
 
     static func observed(_ gateway: Gateway) -> ObservedGateway {
         func service(_ s: ConnectionService) -> ObservedGateway.Service {
-            .init(serviceType: s.type.rawValue, serviceId: s.serviceId, controlURL: s.controlURL.description)
+            .init(serviceType: s.type, serviceId: s.serviceId, controlURL: s.controlURL)
         }
         return ObservedGateway(
             udn: gateway.udn, friendlyName: gateway.friendlyName, manufacturer: gateway.manufacturer,
-            modelName: gateway.modelName, modelNumber: gateway.modelNumber, descriptionURL: gateway.descriptionURL.description,
+            modelName: gateway.modelName, modelNumber: gateway.modelNumber, descriptionURL: gateway.descriptionURL,
             services: gateway.services.map(service), chosen: service(gateway.service), serviceChoice: gateway.choiceReason,
             bootID: gateway.bootID, externalAddress: gateway.externalAddress
         )
-    }
-
-    /// The stored control endpoint of a gateway.
-    func service(of record: GatewayRecord) throws -> ConnectionService {
-        guard let type = WANService(rawValue: record.serviceType) else {
-            throw PortKeeperError(.registry, "the registry holds an unknown service type \(record.serviceType) for \(record.friendlyName)")
-        }
-        return ConnectionService(type: type, serviceId: "", controlURL: try GatewayURL(parsing: record.controlURL), deviceUDN: record.udn)
     }
 
     /// Runs `body` against the gateway at its stored control URL; when that refuses or times
@@ -107,21 +117,29 @@ extension Keeper {
         do {
             return (try await body(record, try mappingGateway(for: record)), record, [])
         } catch let error as TransportError where error.suggestsGatewayMoved && rediscover {
-            logger.info("gateway \(record.udn) did not answer at \(record.controlURL) (\(error)); rediscovering")
-            let found = try await client.discover(discovery).gateways.first { $0.udn == record.udn }
-            guard let found else {
-                throw PortKeeperError(.gatewayUnreachable, "\(record.friendlyName) did not answer at \(record.controlURL) (\(error.detail)) and was not found again by discovery",
-                                      hint: "check that the router is on and UPnP enabled, then try again")
-            }
-            let (moved, changes) = try self.record(found)
+            let (moved, changes) = try self.record(try await findAgain(record, unansweredAt: record.controlURL, error))
             return (try await body(moved, try mappingGateway(for: moved)), moved, changes)
         }
+    }
+
+    /// The one way a recorded gateway is found again after it stopped answering at `url` (a
+    /// reboot onto another port or address): discovery, and the gateway whose UDN is the record's.
+    /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
+    func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL, _ error: TransportError,
+                   probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        logger.info("gateway \(record.udn) did not answer at \(url) (\(error)); rediscovering")
+        let answered = try await Inspector(client: client, discovery: discovery).search(probe: probe).gateways
+        guard let found = answered.first(where: { $0.udn == record.udn }) else {
+            throw PortKeeperError(.gatewayUnreachable, "\(record.friendlyName) did not answer at \(url) (\(error.detail)) and was not found again by discovery",
+                                  hint: "check that the router is on and UPnP enabled, then try again")
+        }
+        return found
     }
 
     /// The recorded gateway's mappings, reached with ``mappingGateways`` or over UPnP IGD.
     func mappingGateway(for record: GatewayRecord) throws -> any MappingGateway {
         if let mappingGateways { return try mappingGateways(record) }
-        return UPnPGateway(client: client, service: try service(of: record))
+        return UPnPGateway(client: client, service: record.service)
     }
 
     /// This host's address as the recorded gateway sees it.
@@ -147,7 +165,7 @@ extension Keeper {
     func learnListing(_ table: PortMappingTable, of gateway: GatewayRecord) throws {
         let works: Bool? = switch table.method {
         case .listOfPortMappings: true
-        case .genericEntryWalk: WANService(rawValue: gateway.serviceType)?.isVersion2 == true ? false : nil
+        case .genericEntryWalk: gateway.serviceType.isVersion2 ? false : nil
         }
         let end = table.method == .genericEntryWalk ? table.note : nil
         if (works != nil && works != gateway.listOfPortMappingsWorks) || (end != nil && end != gateway.listEnd) {

@@ -3,6 +3,7 @@ import IGDClient
 import IGDProtocol
 import Logging
 import MappingRegistry
+import PortKeeperModel
 
 /// The registry-backed use cases: declare, plan, reconcile, roll back.
 ///
@@ -67,7 +68,7 @@ public struct Keeper: Sendable {
 
     /// Removes a declared mapping.
     public func undeclare(_ key: MappingKey, gatewayID: Int64) throws -> Int64 {
-        let revision = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
+        let revision: Int64 = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
             var declaration = current
             guard let index = declaration.firstIndex(where: { $0.key == key }) else {
                 throw PortKeeperError(.notFound, "\(key) is not declared", context: .notDeclared)
@@ -76,7 +77,6 @@ public struct Keeper: Sendable {
             let change = Change(.undeclared, key, Self.describe(removed))
             return (declaration, [change], change.description)
         }
-        guard let revision else { throw PortKeeperError(.notFound, "\(key) is not declared") }
         return revision
     }
 
@@ -152,11 +152,10 @@ public struct Keeper: Sendable {
         guard let record = try registry.gateway(id: gatewayID) else { throw PortKeeperError(.registry, "the gateway of revision \(revision) is gone from the registry") }
         let target = try registry.declaration(afterRevision: revision, gatewayID: gatewayID)
         let foreign = try registry.foreignEntriesDeleted(afterRevision: revision, gatewayID: gatewayID)
-        let restored = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
+        let newRevision: Int64 = try registry.changeDeclaration(gatewayID: gatewayID, command: command, actor: actor) { current in
             let changes = [Change(.rolledBack, nil, "declaration restored to revision \(revision)")] + Self.declarationChanges(from: current, to: target)
             return (target, changes, "rollback to revision \(revision)")
         }
-        guard let newRevision = restored else { throw PortKeeperError(.registry, "the rollback to revision \(revision) recorded nothing") }
         guard apply else { return (newRevision, nil) }
         let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign)
         return (newRevision, report)

@@ -1,5 +1,5 @@
 import IGDProtocol
-import MappingRegistry
+import PortKeeperModel
 
 /// What the gateway should be made to do, and what is left alone: the diff between the
 /// declaration and the gateway's table.

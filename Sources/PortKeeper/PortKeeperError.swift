@@ -1,5 +1,5 @@
 import IGDClient
-import MappingRegistry
+import PortKeeperModel
 
 /// A failure, said as what happened.
 ///
@@ -83,8 +83,6 @@ public struct PortKeeperError: Error, Sendable, CustomStringConvertible {
         case discoveryFailed
         /// Devices answered and none is a usable gateway.
         case noUsableGateway
-        /// Gateways answered, none with the UDN asked for.
-        case udnNotFound
         /// No gateway answered the search at all.
         case noGatewayAnswered
         /// The command's deadline ran out.

@@ -34,11 +34,11 @@ struct FileArgument: ParsableArguments {
     }
 
     /// The gateway to act on: the file's, or `--gateway`'s; both must agree when both are given.
-    static func gatewayReference(file: DeclarationFile, option: String?, path: String) throws -> String? {
+    static func gatewayReference(file: DeclarationFile, option: String?, path: String) throws -> GatewayReference {
         if let named = file.gateway, let option, named != option {
             throw InputError("\(path) names the gateway '\(named)' and --gateway says '\(option)'; drop one of them")
         }
-        return file.gateway ?? option
+        return try GatewayReference(parsing: file.gateway ?? option)
     }
 }
 
@@ -119,7 +119,7 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: false) {
             let registry = try registry.openExisting()
-            let record = try registry.resolveGateway(gateway.gateway)
+            let record = try registry.gateway(try gateway.reference())
             let subnets = LocalSubnets.current()
             let entries = try registry.declarations(gatewayID: record.id).map { mapping -> DeclarationFile.Entry in
                 // A client on none of this machine's subnets was declared with --allow-remote-client.

@@ -19,12 +19,14 @@ struct DiscoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let reference: GatewayReference = try location.map { try GatewayReference(parsing: $0) } ?? .any
-            if let location, case .udn = reference {
-                throw ErrorRendering.locationNotURL(location)
+            let url: GatewayURL?
+            switch try GatewayReference(parsing: location) {
+            case .descriptionURL(let given): url = given
+            case .any: url = nil
+            case .name: throw ErrorRendering.locationNotURL(location ?? "")
             }
             let keeper = discovery.keeper(try registry.open())
-            let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(reference)
+            let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(at: url)
             for gateway in gateways { try keeper.record(gateway) }
             emit(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
         }
@@ -45,7 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
-            let found = try await discovery.keeper(try registry.open()).status(gateway.gateway)
+            let found = try await discovery.keeper(try registry.open()).status(try gateway.reference())
             emit(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
         }
     }
@@ -66,7 +68,7 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
             let keeper = discovery.keeper(try registry.open())
-            let found = try await keeper.liveGateway(gateway.gateway, probe: .whenChoosing)
+            let found = try await keeper.liveGateway(try gateway.reference(), probe: .whenChoosing)
             let table = try await Inspector(client: keeper.client, discovery: discovery.options).mappings(on: found)
             emit(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
             Problems.warn(ignored: table.invalid, on: found.friendlyName)

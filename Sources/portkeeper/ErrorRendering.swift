@@ -87,8 +87,6 @@ enum ErrorRendering {
             return "name the interface facing the router with --interface, or give the description URL with --location"
         case .noUsableGateway:
             return "check the router's UPnP settings, or give another description URL with --location"
-        case .udnNotFound:
-            return "run `portkeeper discover` to see the gateways here"
         case .noGatewayAnswered:
             return "check that UPnP is enabled on the router, that no firewall here blocks UDP port 1900 replies, and that you search on the interface facing the router (--interface NAME); or give its description URL with --location"
         case .deadline:

@@ -81,6 +81,11 @@ extension DiscoveryArguments {
 struct GatewayArgument: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The gateway: its UDN (or a unique prefix) or its description URL.", valueName: "id"))
     var gateway: String?
+
+    /// `--gateway` as every command reads it (``GatewayReference/init(parsing:)``).
+    func reference() throws -> GatewayReference {
+        try GatewayReference(parsing: gateway)
+    }
 }
 
 struct OutputArguments: ParsableArguments {

@@ -1,6 +1,5 @@
 import Foundation
 import IGDProtocol
-import MappingRegistry
 import PortKeeper
 
 /// Writes a command's output to stdout and flushes it at once, so that what a command printed

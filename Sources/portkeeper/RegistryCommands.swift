@@ -84,7 +84,7 @@ struct AddCommand: AsyncParsableCommand {
             let declared = DeclaredMapping(key: key, client: client, internalPort: port ?? key.externalPort,
                                            description: try DeclarationInput.description(description), leaseDuration: try DeclarationInput.lease(lease))
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
-            let record = try await keeper.gateway(gateway.gateway)
+            let record = try await keeper.gateway(try gateway.reference())
             let revision = try keeper.declare(declared, gatewayID: record.id)
             if let revision {
                 emit("revision \(revision): declared \(key) on \(record.friendlyName)")
@@ -111,7 +111,7 @@ struct RemoveCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose) {
             let key = try DeclarationInput.key(mapping)
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
-            let record = try keeper.registry.resolveGateway(gateway.gateway)
+            let record = try keeper.registry.gateway(try gateway.reference())
             let revision = try keeper.undeclare(key, gatewayID: record.id)
             emit("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
             if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
@@ -166,7 +166,7 @@ struct GatewaysCommand: AsyncParsableCommand {
                 return
             }
             emit(Render.columns(["UDN", "NAME", "EXTERNAL IP", "CONTROL URL", "LAST SEEN"], gateways.map { g in
-                [g.udn, g.friendlyName, g.externalAddress ?? "-", g.controlURL, g.lastSeen.formatted(.iso8601)]
+                [g.udn, g.friendlyName, g.externalAddress ?? "-", g.controlURL.description, g.lastSeen.formatted(.iso8601)]
             }))
         }
     }
@@ -189,7 +189,7 @@ struct PlanCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose) {
             let file = try input.read()
             let keeper = discovery.keeper(try registry.open())
-            let reference = try file.map { try FileArgument.gatewayReference(file: $0.file, option: gateway.gateway, path: $0.path) } ?? gateway.gateway
+            let reference = try file.map { try FileArgument.gatewayReference(file: $0.file, option: gateway.gateway, path: $0.path) } ?? gateway.reference()
             let record = try await keeper.gateway(reference)
             let report = try await keeper.plan(record, options: Planner.Options(prune: prune), proposed: file?.file.mappings.map(\.mapping))
             emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
@@ -213,7 +213,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose) {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
-            let record = try await keeper.gateway(gateway.gateway)
+            let record = try await keeper.gateway(try gateway.reference())
             let options = reconciling.options
             if dryRun {
                 let report = try await keeper.plan(record, options: options)
@@ -263,7 +263,9 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: false) {
             let registry = try registry.openExisting()
-            let gatewayID = try gateway.gateway.map { try registry.resolveGateway($0).id }
+            // Without --gateway, every gateway's revisions.
+            let reference = try gateway.reference()
+            let gatewayID = reference == .any ? nil : try registry.gateway(reference).id
             let revisions = try registry.history(limit: limit, gatewayID: gatewayID)
             emit(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))
         }

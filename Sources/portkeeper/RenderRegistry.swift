@@ -120,9 +120,9 @@ struct GatewayRecordJSON: Encodable {
         friendlyName = g.friendlyName
         manufacturer = g.manufacturer
         modelName = g.modelName
-        descriptionURL = g.descriptionURL
-        serviceType = g.serviceType
-        controlURL = g.controlURL
+        descriptionURL = g.descriptionURL.description
+        serviceType = g.serviceType.rawValue
+        controlURL = g.controlURL.description
         serviceChoice = g.serviceChoice
         externalIP = g.externalAddress
         permanentLeasesOnly = g.permanentLeasesOnly

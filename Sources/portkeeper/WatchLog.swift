@@ -1,6 +1,5 @@
 import IGDProtocol
 import Logging
-import MappingRegistry
 import PortKeeper
 
 /// The log lines of `portkeeper watch` (README, "Running watch as a service"): one per event.

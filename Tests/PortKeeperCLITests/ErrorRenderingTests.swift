@@ -61,8 +61,6 @@ struct ErrorRenderingTests {
         Case(PortKeeperError(.notFound, "8080/tcp is not declared", context: .notDeclared), "`portkeeper mappings` lists what is"),
         Case(PortKeeperError(.notFound, "revision 9 concerns no gateway", context: .revisionWithoutGateway),
              "`portkeeper history` lists revisions and their gateways"),
-        Case(PortKeeperError(.notFound, "no gateway with UDN uuid:x answered (found uuid:y)", context: .udnNotFound),
-             "run `portkeeper discover` to see the gateways here"),
         Case(PortKeeperError(.notFound, "a device answered but is not a usable gateway: x", context: .noUsableGateway),
              "check the router's UPnP settings, or give another description URL with --location"),
         Case(PortKeeperError(.notFound, "no UPnP gateway answered on any interface within 3 s", context: .noGatewayAnswered),

@@ -1,5 +1,6 @@
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 extension Keeper {
     /// What changed on the gateway since the last reconcile that portkeeper did not do:

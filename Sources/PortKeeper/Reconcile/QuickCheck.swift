@@ -1,6 +1,7 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 extension Keeper {
     /// The cheapest look that tells whether the gateway still matches: on IGDv2 one
@@ -14,7 +15,7 @@ extension Keeper {
         guard try registry.unresolvedOperations(gatewayID: record.id).isEmpty else { return (false, nil) }
         // Entries portkeeper owns but no longer declares need a reconcile to go.
         guard owned.isSubset(of: Set(declared.map(\.key))) else { return (false, nil) }
-        let service = try service(of: record)
+        let service = record.service
         var seen: [PortMappingEntry] = []
         if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
             for proto in Set(declared.map(\.key.protocol)).sorted(by: { $0.rawValue < $1.rawValue }) {

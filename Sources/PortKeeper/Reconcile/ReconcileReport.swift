@@ -1,5 +1,6 @@
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 extension Keeper {
     /// What a reconcile did.

@@ -1,6 +1,7 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// How the outcome of an operation is told: from the gateway's answer while acting, or by
 /// reading its table afterwards when the answer never came.

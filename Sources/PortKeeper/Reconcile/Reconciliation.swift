@@ -1,6 +1,7 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// One reconcile of one gateway, from the table just read to the revision recorded:
 /// plan → act → read back → record (``run()``).

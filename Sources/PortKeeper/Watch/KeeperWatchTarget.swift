@@ -1,6 +1,7 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// `watch` over ``Keeper``: the registry, the gateway's control endpoint, its SSDP announcements.
 public struct KeeperWatchTarget: WatchTarget {
@@ -26,8 +27,7 @@ public struct KeeperWatchTarget: WatchTarget {
     }
 
     public func uptime(of gateway: GatewayRecord) async throws -> UInt32? {
-        let service = try keeper.service(of: gateway)
-        return try? await keeper.client.perform(Actions.GetStatusInfo(), on: service).uptime
+        try? await keeper.client.perform(Actions.GetStatusInfo(), on: gateway.service).uptime
     }
 
     public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
@@ -43,9 +43,9 @@ public struct KeeperWatchTarget: WatchTarget {
     }
 
     public func announcements(of gateway: GatewayRecord) async throws -> Announcements {
-        let url = try GatewayURL(parsing: gateway.controlURL)
-        let local = try LocalAddress.facing(url.host)
-        let listener = try await NotifyListener.start(interfaceAddress: local, gateway: url.host, port: notifyPort, joinGroup: joinNotifyGroup)
+        let host = gateway.controlURL.host
+        let local = try LocalAddress.facing(host)
+        let listener = try await NotifyListener.start(interfaceAddress: local, gateway: host, port: notifyPort, joinGroup: joinNotifyGroup)
         return Announcements(notifications: listener.notifications, stop: { await listener.stop() })
     }
 }

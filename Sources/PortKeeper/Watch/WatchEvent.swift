@@ -1,5 +1,5 @@
 import IGDProtocol
-import MappingRegistry
+import PortKeeperModel
 
 /// What `watch` saw and did, in order. The library never words them: the CLI turns each into
 /// the log line the README documents.

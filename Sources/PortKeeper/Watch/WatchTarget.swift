@@ -1,5 +1,6 @@
 import IGDProtocol
 import MappingRegistry
+import PortKeeperModel
 
 /// What `watch` needs from the domain: find its gateway, look at it cheaply, reconcile it, read
 /// its uptime, and hear its announcements. ``KeeperWatchTarget`` is the one over ``Keeper``;

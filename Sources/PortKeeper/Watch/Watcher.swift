@@ -1,4 +1,5 @@
 import MappingRegistry
+import PortKeeperModel
 import Synchronization
 
 /// A stop request (SIGTERM, SIGINT) that the watch loop honours between operations.
@@ -113,7 +114,7 @@ struct WatchLoop<C: Clock<Duration>> {
             var iterator = wakes.makeAsyncIterator()
             while true {
                 let reason: WakeReason
-                switch machine.decide(await nextWake(from: &iterator, posting: post), at: clock.now, location: record.descriptionURL) {
+                switch machine.decide(await nextWake(from: &iterator, posting: post), at: clock.now, location: record.descriptionURL.description) {
                 case .stop:
                     return .stop
                 case .ignore:

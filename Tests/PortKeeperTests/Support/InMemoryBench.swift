@@ -15,11 +15,11 @@ struct InMemoryBench {
     init(_ gateway: InMemoryGateway = InMemoryGateway()) throws {
         (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
         // A documentation address (TEST-NET-1): never contacted, the keeper reaches `gateway` instead.
-        let service = ObservedGateway.Service(serviceType: WANService.ipConnection2.rawValue, serviceId: "urn:upnp-org:serviceId:WANIPConn1",
-                                              controlURL: "http://192.0.2.1:5000/ctl")
+        let service = ObservedGateway.Service(serviceType: .ipConnection2, serviceId: "urn:upnp-org:serviceId:WANIPConn1",
+                                              controlURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/ctl"))
         gatewayID = try registry.recordGateway(ObservedGateway(
             udn: "uuid:in-memory", friendlyName: "Memory Router", manufacturer: "portkeeper tests", modelName: "in-memory", modelNumber: "1",
-            descriptionURL: "http://192.0.2.1:5000/desc.xml", services: [service], chosen: service, serviceChoice: "the only one",
+            descriptionURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/desc.xml"), services: [service], chosen: service, serviceChoice: "the only one",
             bootID: nil, externalAddress: gateway.external
         )).record.id
         keeper = Keeper(registry: registry, command: "portkeeper reconcile")

@@ -41,8 +41,8 @@ final class FakeWatchTarget: WatchTarget {
         self.clock = clock
         record = GatewayRecord(
             id: 1, udn: "uuid:fake-gateway", friendlyName: "Fake", manufacturer: "", modelName: "", modelNumber: "",
-            descriptionURL: "http://192.0.2.1:5000/rootDesc.xml", serviceType: "urn:schemas-upnp-org:service:WANIPConnection:2",
-            controlURL: "http://192.0.2.1:5000/ctl/IPConn", serviceChoice: "", bootID: 1, externalAddress: nil,
+            descriptionURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/rootDesc.xml"), serviceType: .ipConnection2,
+            serviceId: "", controlURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/ctl/IPConn"), serviceChoice: "", bootID: 1, externalAddress: nil,
             addressClass: nil, permanentLeasesOnly: false, listEnd: nil, listOfPortMappingsWorks: nil,
             descriptionLimit: nil, firstSeen: Date(), lastSeen: Date())
         (notifications, notify) = AsyncStream<SSDP.Notify>.makeStream()
@@ -57,7 +57,7 @@ final class FakeWatchTarget: WatchTarget {
     /// Sends an announcement from the gateway, as its NOTIFY would arrive.
     func announce(_ kind: String, bootID: UInt32 = 1, location: String? = nil) throws {
         var text = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
-        text += "LOCATION: \(location ?? record.descriptionURL)\r\n"
+        text += "LOCATION: \(location ?? record.descriptionURL.description)\r\n"
         text += "NT: upnp:rootdevice\r\nNTS: \(kind)\r\nUSN: \(record.udn)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: \(bootID)\r\n\r\n"
         guard let parsed = try SSDP.parseNotify(Array(text.utf8)) else { throw Gone() }
         notify.yield(parsed)
