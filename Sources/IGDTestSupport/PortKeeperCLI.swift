@@ -13,6 +13,11 @@ public enum PortKeeperCLI {
         if !arguments.contains("--request-timeout"), environment["PORTKEEPER_REQUEST_TIMEOUT"] == nil {
             environment["PORTKEEPER_REQUEST_TIMEOUT"] = String(generousRequestTimeout)
         }
+        // Searches go to a loopback port nothing answers on, never to the LAN's multicast group:
+        // tests run in the machine's own network namespace.
+        if environment["PORTKEEPER_SSDP_TARGET"] == nil {
+            environment["PORTKEEPER_SSDP_TARGET"] = "127.0.0.1:9"
+        }
         return environment
     }
 }

@@ -22,6 +22,8 @@ enum HelpText {
                                       (--request-timeout; default 5)
           PORTKEEPER_LOG_LEVEL        trace, debug, info, notice, warning (default),
                                       error or critical
+          PORTKEEPER_SSDP_TARGET      IPv4:PORT to send searches to instead of
+                                      239.255.255.250:1900 (tests; unicast routers)
           NOTIFY_SOCKET, WATCHDOG_USEC, JOURNAL_STREAM
                                       set by systemd for `watch` (see its help)
         """

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IGDClient
+import IGDProtocol
 import PortKeeper
 
 /// How to find the gateway: discovery settings and an optional explicit reference.
@@ -48,7 +49,26 @@ struct DiscoveryArguments: ParsableArguments {
             options.window = .milliseconds(Int(timeout * 1000))
             options.waitFullWindow = true
         }
+        if let (host, port) = Self.searchTarget() {
+            options.targetHost = host
+            options.targetPort = port
+            if host.hasPrefix("127.") {
+                // Only the loopback interface can reach a loopback target.
+                options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+            }
+        }
         return options
+    }
+
+    /// `$PORTKEEPER_SSDP_TARGET` ("IPv4:PORT"): where searches go instead of the multicast group
+    /// 239.255.255.250:1900. The test suite points every portkeeper it runs at loopback, so that
+    /// a test that makes it search (a gateway gone quiet is looked for again) never sends a
+    /// packet to a real network; a user may point it at a router that answers unicast searches.
+    static func searchTarget(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> (String, Int)? {
+        guard let text = environment["PORTKEEPER_SSDP_TARGET"], let colon = text.lastIndex(of: ":"),
+              let address = IPv4Address(text[..<colon]), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        return (address.description, port)
     }
 
     /// The default overall deadline of a command against a gateway.
