@@ -1,4 +1,5 @@
-/// How tests run the portkeeper executable against in-process fakes.
+/// How tests run the portkeeper executable against in-process fakes: the one way, so that every
+/// run gets the same generous request timeout.
 public enum PortKeeperCLI {
     /// Seconds a fake may take over one request before the CLI gives up, in tests that are not
     /// about timeouts. A fake answers in milliseconds on an idle machine; on a machine busy with
@@ -19,5 +20,23 @@ public enum PortKeeperCLI {
             environment["PORTKEEPER_SSDP_TARGET"] = "127.0.0.1:9"
         }
         return environment
+    }
+
+    /// Runs the built portkeeper with `arguments`, `environment` added to the inherited one
+    /// (and the generous request timeout unless the test sets its own).
+    /// `takingTurns`: for tables of many command lines run in parallel (``ProcessRunner/slots``).
+    public static func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration = .seconds(90),
+                           takingTurns: Bool = false) async throws -> ProcessResult {
+        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: environment(for: arguments, adding: extra),
+                                    timeout: timeout, waitsForASlot: takingTurns)
+    }
+
+    /// Runs the built portkeeper through `/bin/sh -c script`, the executable's path as `$0` and
+    /// `parameters` as `$1`…: for argv a Swift String cannot carry (bytes that are not UTF-8,
+    /// made by the shell's printf).
+    public static func runThroughShell(_ script: String, _ parameters: [String], timeout: Duration = .seconds(90),
+                                       takingTurns: Bool = false) async throws -> ProcessResult {
+        try await ProcessRunner.run("/bin/sh", ["-c", script, try Products.path("portkeeper")] + parameters, environment: environment(for: []),
+                                    timeout: timeout, waitsForASlot: takingTurns)
     }
 }

@@ -1,4 +1,5 @@
 import IGDProtocol
+import MappingRegistry
 import PortKeeper
 import Testing
 
@@ -82,5 +83,72 @@ struct DeclarationInputTests {
         }
         let error = #expect(throws: PortKeeperError.self) { try DeclarationInput.checkUTF8([Array("add".utf8), [0x63, 0x61, 0x66, 0xE9]]) }
         #expect(error?.description == "argument 'caf\u{FFFD}' is not valid UTF-8 (shown with U+FFFD for the bad bytes); type it in a UTF-8 terminal or locale")
+    }
+}
+
+/// What `add` and `remove` accept for a key, `--to` and `--lease`, as pure functions (the
+/// bad-input table checks the same through the CLI's commands).
+@Suite("DeclarationInput: keys, targets and leases")
+struct DeclarationInputKeyTests {
+    func message(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("A key is PORT/PROTO, the protocol in any case")
+    func keys() throws {
+        #expect(try DeclarationInput.key("8080/tcp") == MappingKey(protocol: .tcp, externalPort: 8080))
+        #expect(try DeclarationInput.key("53/UDP") == MappingKey(protocol: .udp, externalPort: 53))
+        #expect(try DeclarationInput.key("65535/Tcp") == MappingKey(protocol: .tcp, externalPort: 65535))
+        #expect(try DeclarationInput.key("1/udp") == MappingKey(protocol: .udp, externalPort: 1))
+    }
+
+    @Test("A key that is not PORT/PROTO is refused, saying which part is wrong", arguments: [
+        ("8080", "'8080' is not PORT/PROTO"), ("", "'' is not PORT/PROTO"), ("80/tcp/x", "'80/tcp/x' is not PORT/PROTO"),
+        ("0/tcp", "external port '0' is not a number from 1 to 65535"), ("65536/tcp", "external port '65536' is not a number from 1 to 65535"),
+        ("/tcp", "external port '' is not a number from 1 to 65535"), ("+80/tcp", "external port '+80'"), ("٨٠/tcp", "external port '٨٠'"),
+        ("080080/tcp", "external port '080080'"), ("80/sctp", "protocol 'sctp' is neither tcp nor udp"), ("80/", "protocol '' is neither tcp nor udp"),
+    ])
+    func badKeys(text: String, expected: String) {
+        let refusal = message { _ = try DeclarationInput.key(text) }
+        #expect(refusal?.contains(expected) == true, "\(refusal ?? "accepted")")
+    }
+
+    @Test("--to: nothing is this host on the same port; a host, a port or both")
+    func targets() throws {
+        #expect(try DeclarationInput.target(nil).client == .thisHost)
+        #expect(try DeclarationInput.target(nil).port == nil)
+        #expect(try DeclarationInput.target("").client == .thisHost)
+        #expect(try DeclarationInput.target("").port == nil)
+        #expect(try DeclarationInput.target(":9000").client == .thisHost)
+        #expect(try DeclarationInput.target(":9000").port == 9000)
+        #expect(try DeclarationInput.target("192.168.1.20").client == .address(IPv4Address(192, 168, 1, 20)))
+        #expect(try DeclarationInput.target("192.168.1.20").port == nil)
+        #expect(try DeclarationInput.target("192.168.1.20:80").client == .address(IPv4Address(192, 168, 1, 20)))
+        #expect(try DeclarationInput.target("192.168.1.20:80").port == 80)
+    }
+
+    @Test("--to that is not [IPv4][:PORT] is refused", arguments: [
+        ("192.168.001.5", "'192.168.001.5' is not an IPv4 address written canonically"), ("host.local", "'host.local' is not an IPv4 address"),
+        ("1.2.3", "'1.2.3' is not an IPv4 address"), ("192.168.1.5:", "internal port '' is not a number from 1 to 65535"),
+        (":0", "internal port '0'"), (":70000", "internal port '70000'"), ("[::1]:80", "'[::1]' is not an IPv4 address"),
+    ])
+    func badTargets(text: String, expected: String) {
+        let refusal = message { _ = try DeclarationInput.target(text) }
+        #expect(refusal?.contains(expected) == true, "\(refusal ?? "accepted")")
+    }
+
+    @Test("A lease is 0 (permanent) to 604800 seconds")
+    func leases() throws {
+        #expect(try DeclarationInput.lease(0) == 0)
+        #expect(try DeclarationInput.lease(3600) == 3600)
+        #expect(try DeclarationInput.lease(604_800) == DeclarationInput.maxLease)
+        for bad in [-1, 604_801, Int.max, Int.min] {
+            #expect(message { _ = try DeclarationInput.lease(bad) } == "lease \(bad) is outside 0...604800 seconds (0 asks for a permanent mapping)")
+        }
     }
 }

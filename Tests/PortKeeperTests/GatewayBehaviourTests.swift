@@ -9,15 +9,6 @@ import Testing
 /// How reconcile copes with what gateways do: refuse leases, move after a reboot.
 @Suite("Gateway behaviour")
 struct GatewayBehaviourTests {
-    static func temporaryRegistry() throws -> (Registry, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-gb-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
-        return (try Registry(path: path), path)
-    }
-
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
-
     static func loopbackDiscovery(port: Int) -> DiscoveryOptions {
         var options = DiscoveryOptions()
         options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
@@ -30,8 +21,8 @@ struct GatewayBehaviourTests {
     @Test("725 OnlyPermanentLeasesSupported: retried with lease 0, and remembered for the gateway")
     func permanentLeasesOnly() async throws {
         let gateway = try await SimulatedGateway.start(profile: .igdv2(permanentLeasesOnly: true), ssdp: false)
-        let (registry, path) = try Self.temporaryRegistry()
-        defer { Self.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("gb")
+        defer { scratch.remove() }
         do {
             let keeper = Keeper(registry: registry, command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)
@@ -60,8 +51,8 @@ struct GatewayBehaviourTests {
 
     @Test("A gateway that comes back on another port is found again by UDN, and history says so")
     func gatewayMoved() async throws {
-        let (registry, path) = try Self.temporaryRegistry()
-        defer { Self.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("gb")
+        defer { scratch.remove() }
         let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
         let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test")
         let record = try await keeper.gateway(before.descriptionURL)

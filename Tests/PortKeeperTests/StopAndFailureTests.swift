@@ -20,8 +20,8 @@ struct StopAndFailureTests {
     @Test("A gateway that hangs mid-reconcile: one deadline, the rest journaled as not sent, and the next reconcile converges")
     func hangMidReconcile() async throws {
         let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: false)
-        let (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
-        defer { GatewayBehaviourTests.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("stop")
+        defer { scratch.remove() }
         do {
             let setup = Keeper(registry: registry, command: "test add")
             let record = try await setup.gateway(gateway.descriptionURL)
@@ -72,8 +72,8 @@ struct StopAndFailureTests {
     @Test("714 on a delete: the mapping is gone, its ownership record dropped, and the reconcile succeeds")
     func deleteAnswered714() async throws {
         let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: false)
-        let (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
-        defer { GatewayBehaviourTests.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("stop")
+        defer { scratch.remove() }
         do {
             let keeper = Keeper(registry: registry, command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)

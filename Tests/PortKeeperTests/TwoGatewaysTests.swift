@@ -22,8 +22,8 @@ struct TwoGatewaysTests {
                                                 usn: "\(udn)::urn:schemas-upnp-org:device:InternetGatewayDevice:1", location: location)
             }
         }
-        let (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
-        defer { GatewayBehaviourTests.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("two")
+        defer { scratch.remove() }
         do {
             // A generous window: the search still ends 200 ms after the first answer.
             var discovery = GatewayBehaviourTests.loopbackDiscovery(port: responder.port)

@@ -1,5 +1,6 @@
 import Foundation
 import IGDProtocol
+import IGDTestSupport
 import MappingRegistry
 @testable import PortKeeper
 
@@ -7,13 +8,13 @@ import MappingRegistry
 /// in-process test of reconcile, plan or rollback starts from. Remove it with ``remove()``.
 struct InMemoryBench {
     let registry: Registry
-    let path: String
+    let scratch: ScratchRegistry
     let gatewayID: Int64
     let gateway: InMemoryGateway
     var keeper: Keeper
 
     init(_ gateway: InMemoryGateway = InMemoryGateway()) throws {
-        (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
+        (registry, scratch) = try temporaryRegistry("bench")
         // A documentation address (TEST-NET-1): never contacted, the keeper reaches `gateway` instead.
         let service = ObservedGateway.Service(serviceType: .ipConnection2, serviceId: "urn:upnp-org:serviceId:WANIPConn1",
                                               controlURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/ctl"))
@@ -27,7 +28,7 @@ struct InMemoryBench {
         self.gateway = gateway
     }
 
-    func remove() { GatewayBehaviourTests.remove(path) }
+    func remove() { scratch.remove() }
 
     /// The gateway as the registry knows it now (what it learned included).
     func record() throws -> GatewayRecord {

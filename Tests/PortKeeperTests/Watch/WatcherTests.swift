@@ -16,9 +16,8 @@ struct WatcherTests {
 
     @Test("the seed router comes back on another HTTP port: watch finds it again by UDN, carries on, and history records the move")
     func seedRouterMovesItsPort() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-watch-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let registry = try Registry(path: path)
+        let (registry, scratch) = try temporaryRegistry("watch")
+        defer { scratch.remove() }
 
         // The router's SSDP side answers with wherever its description is now.
         let location = Mutex("")
@@ -127,9 +126,8 @@ struct WatcherTests {
     func withWatchedSeedRouter(
         _ body: (SimulatedGateway, _ announce: ([UInt8]) async throws -> Void, ManualClock, EventLog) async throws -> Void
     ) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-watch-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let registry = try Registry(path: path)
+        let (registry, scratch) = try temporaryRegistry("watch")
+        defer { scratch.remove() }
         let gateway = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
         let sender = try await FakeSSDPResponder.start { _ in [] }
         let notifyPort = try await Self.freeUDPPort()

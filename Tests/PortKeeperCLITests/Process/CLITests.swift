@@ -6,10 +6,15 @@ import Testing
 @Suite("CLI against the fake seed router")
 struct CLITests {
     /// A registry of this test's own.
-    let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-cli-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+    let registry: ScratchRegistry
+    var registryPath: String { registry.path }
+
+    init() throws {
+        registry = try ScratchRegistry("cli")
+    }
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: PortKeeperCLI.environment(for: arguments, adding: ["PORTKEEPER_DB": registryPath]), timeout: .seconds(90))
+        try await PortKeeperCLI.run(arguments, environment: ["PORTKEEPER_DB": registryPath])
     }
 
     @Test func discoverWithLocationSkipsSSDPAndChoosesTheConnectedService() async throws {

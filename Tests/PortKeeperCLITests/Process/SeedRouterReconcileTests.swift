@@ -7,10 +7,16 @@ import Testing
 /// everything but `--prune`.
 @Suite("Reconcile against the fake seed router")
 struct SeedRouterReconcileTests {
-    let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-seed-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+    /// A registry of this test's own.
+    let registry: ScratchRegistry
+    var registryPath: String { registry.path }
+
+    init() throws {
+        registry = try ScratchRegistry("seed")
+    }
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(90))
+        try await PortKeeperCLI.run(arguments + ["--db", registryPath])
     }
 
     struct Revision: Decodable {
@@ -68,6 +74,6 @@ struct SeedRouterReconcileTests {
             throw error
         }
         await gateway.shutdown()
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: registryPath + suffix) }
+        registry.remove()
     }
 }

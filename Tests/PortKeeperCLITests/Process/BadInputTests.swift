@@ -138,6 +138,39 @@ struct BadInputTests {
         return cases
     }()
 
+    /// The cases also run end to end (the built binary against a fake gateway, several
+    /// processes each): a few per family. Every case of ``cases`` is checked in-process
+    /// (BadInputInProcessTests); these prove that the commands make those checks, print the one
+    /// line on stderr and leave `mappings --json` and `history --json` as they were.
+    static let endToEndSamples: [[String]] = {
+        var samples: [[String]] = [
+            // Mapping keys; removing what is not declared.
+            ["add", "0/tcp"], ["remove", "80"], ["add", "0/tcp", "--no-apply"], ["remove", "9999/tcp"],
+            // --to: the host, the internal port, a host that cannot be a client, one off the subnets.
+            ["add", "8080/tcp", "--to", "192.168.001.5"], ["add", "8080/tcp", "--to", ":70000"],
+            ["add", "8080/tcp", "--to", "127.0.0.1:80"], ["add", "8080/tcp", "--to", "224.0.0.1:80", "--allow-remote-client"],
+            ["add", "8080/tcp", "--to", remoteHost.description], ["add", "8080/tcp", "--to", "\(remoteHost):80", "--no-apply"],
+            // --lease, by portkeeper and by ArgumentParser.
+            ["add", "8080/tcp", "--lease=-1"], ["add", "8080/tcp", "--lease", "forever"],
+            // --description: a control character, a noncharacter without applying, too long.
+            ["add", "8080/tcp", "--description", "a\nb"], ["add", "8080/tcp", "--no-apply", "--description", "a\u{FFFE}b"],
+            ["add", "8080/tcp", "--description", String(repeating: "x", count: DeclarationInput.maxDescriptionBytes + 1)],
+            // Options ArgumentParser's validate() refuses.
+            ["reconcile", "--deadline", "0"], ["list", "--request-timeout", "121"],
+            // Revisions.
+            ["rollback", "999999"], ["rollback", "abc"],
+            // Gateway references the registry does not know.
+            ["plan", "--gateway", "uuid:00000000-dead-beef-0000-000000000000"], ["remove", "9000/tcp", "--gateway", "No Such Router"],
+            // A declared key with another target.
+            ["add", "9000/tcp", "--to", "192.168.1.77", "--allow-remote-client"], ["add", "9001/udp", "--description", "game"],
+        ]
+        if let lan = localLAN { samples.append(["add", "8080/tcp", "--to", lan.broadcast.description]) }
+        return samples
+    }()
+
+    /// The cases run end to end.
+    static let endToEnd = cases.filter { endToEndSamples.contains($0.arguments) }
+
     /// A documentation address (RFC 5737) on none of this machine's subnets (some test machines
     /// do sit on a TEST-NET).
     static let remoteHost: IPv4Address = {
@@ -149,7 +182,7 @@ struct BadInputTests {
     /// This machine's first non-loopback subnet with a broadcast address, if any.
     static let localLAN: IPv4Subnet? = LocalSubnets.current().first { $0.hasBroadcast && !$0.address.isIn(IPv4Address(127, 0, 0, 0), prefixLength: 8) }
 
-    @Test("refused with one line; registry bytes, -wal bytes, mappings and history unchanged", arguments: cases)
+    @Test("refused with one line; registry bytes, -wal bytes, mappings and history unchanged", arguments: endToEnd)
     func refused(_ bad: BadCase) async throws {
         try await withSeededRegistry("bad") { registry, gateway in
             let before = gateway.actionCounts
@@ -162,15 +195,16 @@ struct BadInputTests {
 
     /// argv bytes that are not UTF-8 reach Swift as U+FFFD; `add` reads the raw argv and
     /// refuses them. A shell's printf makes the bytes (ProcessRunner only passes Strings).
+    /// Two of the four byte sequences BadInputInProcessTests checks in-process.
     @Test("a description that is not UTF-8 in argv is refused in one line, nothing stored", arguments: [
-        #"a\377b"#, #"caf\351"#, #"\300\200"#, #"\355\240\200 lone surrogate"#,
+        #"a\377b"#, #"\355\240\200 lone surrogate"#,
     ])
     func invalidUTF8Description(printfBytes: String) async throws {
         try await withSeededRegistry("utf8") { registry, gateway in
             let before = registry.files()
             let adds = gateway.actionCount("AddPortMapping")
             let script = #"exec "$0" add 8080/tcp --description "$(printf '"# + printfBytes + #"')" --db "$1""#
-            let result = try await ProcessRunner.run("/bin/sh", ["-c", script, try Products.path("portkeeper"), registry.path], timeout: .seconds(90), waitsForASlot: true)
+            let result = try await PortKeeperCLI.runThroughShell(script, [registry.path], takingTurns: true)
             expectOneLineRefusal(result, saying: "is not valid UTF-8")
             #expect(registry.files() == before)
             #expect(gateway.actionCount("AddPortMapping") == adds)
@@ -345,172 +379,5 @@ struct BadInputTests {
             #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings)
             #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history)
         }
-    }
-}
-
-// MARK: - Helpers shared by BadInputTests, CrashSafetyTests and ConcurrencyTests
-
-/// A fake IGDv2 gateway on loopback for the length of `body`, shut down afterwards even when
-/// `body` throws.
-func withGateway(_ body: (SimulatedGateway) async throws -> Void) async throws {
-    let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: false)
-    do {
-        try await body(gateway)
-    } catch {
-        await gateway.shutdown()
-        throw error
-    }
-    await gateway.shutdown()
-}
-
-/// A fake gateway and a registry that knows it and declares two mappings, applied:
-/// 9000/tcp → this host and 9001/udp → 192.168.1.50:9011.
-func withSeededRegistry(_ label: String, _ body: (ScratchRegistry, SimulatedGateway) async throws -> Void) async throws {
-    try await withGateway { gateway in
-        let registry = try ScratchRegistry(label)
-        defer { registry.remove() }
-        try await registry.portkeeper(["add", "9000/tcp", "--description", "seed", "--no-apply", "--gateway", gateway.descriptionURL], takingTurns: true).check()
-        // 192.168.1.50 is on none of this machine's subnets (the gateway is on loopback): said so.
-        try await registry.portkeeper(["add", "9001/udp", "--to", "192.168.1.50:9011", "--allow-remote-client", "--description", "game", "--no-apply"], takingTurns: true).check()
-        try await registry.portkeeper(["reconcile"], takingTurns: true).check()
-        try #require(gateway.mappings.count == 2)
-        try await body(registry, gateway)
-    }
-}
-
-/// Runs `arguments` and checks it is refused with one line saying `expected`, and that the
-/// registry's file, its -wal file, `mappings --json` and `history --json` are as before.
-func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying expected: String, byArgumentParser: Bool = false,
-                   sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let mappings = try await registry.portkeeper(["mappings", "--json"], takingTurns: true)
-    let history = try await registry.portkeeper(["history", "--json"], takingTurns: true)
-    try #require(mappings.status == 0 && history.status == 0, "\(mappings.stderr)\(history.stderr)", sourceLocation: sourceLocation)
-    let before = registry.files()
-    #expect(before.db != nil, sourceLocation: sourceLocation)
-
-    let result = try await registry.portkeeper(arguments, takingTurns: true)
-
-    #expect(registry.files() == before, "the registry's files changed", sourceLocation: sourceLocation)
-    if byArgumentParser {
-        #expect(result.status != 0, sourceLocation: sourceLocation)
-        let first = result.stderr.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        #expect(first?.contains(expected) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
-        #expect(first?.hasPrefix("Error:") == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
-    } else {
-        expectOneLineRefusal(result, saying: expected, arguments, sourceLocation: sourceLocation)
-    }
-    #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings.stdout, sourceLocation: sourceLocation)
-    #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history.stdout, sourceLocation: sourceLocation)
-}
-
-/// Status `status` (1 unless given: README's "Exit codes") and exactly one non-empty line on
-/// stderr, portkeeper's, containing `expected`.
-func expectOneLineRefusal(_ result: ProcessResult, saying expected: String, _ arguments: [String] = [], status: Int32 = 1,
-                          sourceLocation: SourceLocation = #_sourceLocation) {
-    let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-    #expect(result.status == status, "\(arguments): exit \(result.status), stderr: \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(lines.count == 1, "\(arguments): stderr is not one line: \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(lines.first?.hasPrefix("portkeeper: error: ") == true, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(lines.first?.contains(expected) == true, "\(arguments): expected “\(expected)” in: \(result.stderr)", sourceLocation: sourceLocation)
-}
-
-/// A registry of one test's own: a file in a fresh temporary directory, removed with it
-/// (the file, its -wal, -shm and .lock).
-struct ScratchRegistry: Sendable {
-    let directory: String
-
-    init(_ label: String) throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("portkeeper-\(label)-\(UInt64.random(in: 0...UInt64.max))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    var path: String { directory + "/registry.sqlite" }
-
-    /// Runs the built portkeeper with `--db` this registry.
-    /// `takingTurns`: for tables of many command lines run in parallel (ProcessRunner.slots).
-    func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90), takingTurns: Bool = false) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", path], environment: PortKeeperCLI.environment(for: arguments),
-                                     timeout: timeout, waitsForASlot: takingTurns)
-    }
-
-    struct Files: Equatable {
-        var db: Data?
-        var wal: Data?
-    }
-
-    /// The bytes of the registry file and of its -wal file (nil: absent).
-    func files() -> Files {
-        Files(db: FileManager.default.contents(atPath: path), wal: FileManager.default.contents(atPath: path + "-wal"))
-    }
-
-    struct Revision: Decodable {
-        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
-        var revision: Int
-        var command: String
-        var summary: String
-        var changes: [Change]
-    }
-
-    /// `history --json` (all of it), newest first.
-    func history() async throws -> [Revision] {
-        let result = try await portkeeper(["history", "--json", "--limit", "100000"])
-        try result.check(["portkeeper", "history"])
-        return try JSONDecoder().decode([Revision].self, from: Data(result.stdout.utf8))
-    }
-
-    struct Declared: Decodable {
-        var `protocol`: String
-        var externalPort: UInt16
-        var internalClient: String
-        var internalPort: UInt16
-        var description: String
-        var leaseDuration: UInt32
-    }
-
-    /// `mappings --json`.
-    func mappings() async throws -> [Declared] {
-        let result = try await portkeeper(["mappings", "--json"])
-        try result.check(["portkeeper", "mappings"])
-        return try JSONDecoder().decode([Declared].self, from: Data(result.stdout.utf8))
-    }
-
-    /// `PRAGMA integrity_check`, read through a read-only connection.
-    func integrityCheck() async throws -> String {
-        try await SQLiteShell.query(path, "PRAGMA integrity_check")
-    }
-
-    /// Operations journaled and never completed: outcome still 'pending' (or 'unknown…').
-    func unresolvedOperations() async throws -> [String] {
-        try await SQLiteShell.query(path, "SELECT action || ' ' || external_port || '/' || lower(protocol) || ' ' || outcome FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%' ORDER BY id")
-            .split(separator: "\n").map(String.init)
-    }
-
-    func remove() {
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
-/// The immutable attribute (`chattr +i`): read-only even for root.
-enum Immutable {
-    /// Whether chattr works on the temporary directory's file system (as root).
-    static let works: Bool = {
-        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-chattr-\(UInt64.random(in: 0...UInt64.max))").path
-        guard FileManager.default.createFile(atPath: probe, contents: Data()) else { return false }
-        defer { try? FileManager.default.removeItem(atPath: probe) }
-        guard (try? ProcessRunner.runBlocking("chattr", ["+i", probe], timeout: .seconds(10)))?.succeeded == true else { return false }
-        let blocked = !FileManager.default.isWritableFile(atPath: probe) || (try? Data("x".utf8).write(to: URL(fileURLWithPath: probe))) == nil
-        _ = try? ProcessRunner.runBlocking("chattr", ["-i", probe], timeout: .seconds(10))
-        return blocked
-    }()
-
-    static func set(_ path: String) async throws {
-        try await ProcessRunner.run("chattr", ["+i", path], timeout: .seconds(10)).check(["chattr", "+i", path])
-    }
-
-    /// Undoes ``set(_:)``; for `defer`, so it never throws (doing it twice does no harm).
-    static func clear(_ path: String) {
-        _ = try? ProcessRunner.runBlocking("chattr", ["-i", path], timeout: .seconds(10))
     }
 }

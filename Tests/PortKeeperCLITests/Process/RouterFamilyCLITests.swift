@@ -6,14 +6,20 @@ import Testing
 /// the registry keeping the exact advertised service type; empty UDNs never merge two routers.
 @Suite("Router families through the CLI")
 struct RouterFamilyCLITests {
-    let registryPath = FileManager.default.temporaryDirectory.appendingPathComponent("portkeeper-families-\(UInt64.random(in: 0...UInt64.max)).sqlite").path
+    /// A registry of this test's own.
+    let registry: ScratchRegistry
+    var registryPath: String { registry.path }
+
+    init() throws {
+        registry = try ScratchRegistry("families")
+    }
 
     func portkeeper(_ arguments: [String]) async throws -> ProcessResult {
-        try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", registryPath], environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(90))
+        try await PortKeeperCLI.run(arguments + ["--db", registryPath])
     }
 
     func removeRegistry() {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: registryPath + suffix) }
+        registry.remove()
     }
 
     struct StoredGateway: Decodable { var udn, serviceType, controlURL, descriptionURL: String }

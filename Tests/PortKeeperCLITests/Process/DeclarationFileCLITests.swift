@@ -100,8 +100,7 @@ struct ReadOnlyCommandTests {
         let registry = try ScratchRegistry("read-only")
         defer { registry.remove() }
         let missing = registry.directory + "/typo/registry.sqlite"
-        let result = try await ProcessRunner.run(try Products.path("portkeeper"), arguments + ["--db", missing],
-                                                 environment: PortKeeperCLI.environment(for: arguments), timeout: .seconds(60))
+        let result = try await PortKeeperCLI.run(arguments + ["--db", missing], timeout: .seconds(60))
         expectOneLineRefusal(result, saying: "there is no registry at \(missing)", arguments)
         #expect(!FileManager.default.fileExists(atPath: registry.directory + "/typo"), "a directory was created")
     }
