@@ -152,7 +152,7 @@ struct SeededRegistry {
         let seeded = try Self.seeded.get()
         try seeded.db.write(to: URL(fileURLWithPath: scratch.path))
         if let wal = seeded.wal { try wal.write(to: URL(fileURLWithPath: scratch.path + "-wal")) }
-        keeper = Keeper(registry: try Registry(path: scratch.path), command: "portkeeper add")
+        keeper = Keeper(registry: try Registry(path: scratch.path), discovery: loopbackOnly, command: "portkeeper add")
     }
 
     /// The seeded registry's bytes (its file and -wal file), made once.
@@ -168,17 +168,27 @@ struct SeededRegistry {
     /// Seeds a registry at `path` and closes it.
     static func seed(_ path: String) throws {
         let registry = try Registry(path: path)
-        let service = ObservedGateway.Service(serviceType: "urn:schemas-upnp-org:service:WANIPConnection:2", serviceId: "urn:upnp-org:serviceId:WANIPConn1",
-                                              controlURL: "http://192.0.2.1:5000/ctl")
+        let service = ObservedGateway.Service(serviceType: .ipConnection2, serviceId: "urn:upnp-org:serviceId:WANIPConn1",
+                                              controlURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/ctl"))
         let gatewayID = try registry.recordGateway(ObservedGateway(
             udn: "uuid:in-process", friendlyName: "Seeded Router", manufacturer: "portkeeper tests", modelName: "in-process", modelNumber: "1",
-            descriptionURL: "http://192.0.2.1:5000/desc.xml", services: [service], chosen: service, serviceChoice: "the only one",
+            descriptionURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/desc.xml"), services: [service], chosen: service, serviceChoice: "the only one",
             bootID: nil, externalAddress: nil
         )).record.id
-        let keeper = Keeper(registry: registry, command: "portkeeper add")
+        let keeper = Keeper(registry: registry, discovery: loopbackOnly, command: "portkeeper add")
         _ = try keeper.declare(DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 9000), client: .thisHost, internalPort: 9000,
                                                description: "seed"), gatewayID: gatewayID)
         _ = try keeper.declare(DeclaredMapping(key: MappingKey(protocol: .udp, externalPort: 9001), client: .address(IPv4Address(192, 168, 1, 50)),
                                                internalPort: 9011, description: "game"), gatewayID: gatewayID)
     }
 }
+
+/// Discovery that can only reach loopback (port 9, where nothing answers): the keepers here must
+/// never search a real network, even if a case went further than it should.
+let loopbackOnly: DiscoveryOptions = {
+    var options = DiscoveryOptions()
+    options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
+    options.targetHost = "127.0.0.1"
+    options.targetPort = 9
+    return options
+}()

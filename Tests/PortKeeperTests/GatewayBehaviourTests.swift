@@ -9,6 +9,8 @@ import Testing
 /// How reconcile copes with what gateways do: refuse leases, move after a reboot.
 @Suite("Gateway behaviour")
 struct GatewayBehaviourTests {
+    /// Discovery on loopback only, to `port` (a fake responder's, or 9 where nothing answers):
+    /// an in-process keeper that looks for a gateway again must never search a real network.
     static func loopbackDiscovery(port: Int) -> DiscoveryOptions {
         var options = DiscoveryOptions()
         options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
@@ -24,7 +26,7 @@ struct GatewayBehaviourTests {
         let (registry, scratch) = try temporaryRegistry("gb")
         defer { scratch.remove() }
         do {
-            let keeper = Keeper(registry: registry, command: "test")
+            let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: 9), command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)
             let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web", leaseDuration: 3600)
             let revision = try keeper.declare(web, gatewayID: record.id)

@@ -42,8 +42,8 @@ struct GatewayReferenceTests {
     @Test("A name the registry does not know is an error, not a network search (a gateway answering discovery is not asked)")
     func unknownNameNeverSearches() async throws {
         let gateway = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
-        let (registry, path) = try GatewayBehaviourTests.temporaryRegistry()
-        defer { GatewayBehaviourTests.remove(path) }
+        let (registry, scratch) = try temporaryRegistry("reference-unknown")
+        defer { scratch.remove() }
         do {
             let keeper = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: gateway.ssdpPort ?? 0), command: "test")
             // Its own UDN: a search would find it.
@@ -61,22 +61,5 @@ struct GatewayReferenceTests {
             throw error
         }
         await gateway.shutdown()
-    }
-
-    @Test("Every command takes the description URL list takes: history, remove, export, plan and list name the same gateway")
-    func descriptionURLEverywhere() async throws {
-        try await withSeededRegistry("reference-url") { registry, gateway in
-            let url = gateway.descriptionURL
-            for arguments in [["history", "--gateway", url], ["export", "--gateway", url], ["plan", "--gateway", url],
-                              ["list", "--gateway", url], ["remove", "9000/tcp", "--no-apply", "--gateway", url]] {
-                let result = try await registry.portkeeper(arguments)
-                #expect(result.status == 0, "\(arguments): \(result.stderr)")
-            }
-            let history = try await registry.history()
-            #expect(history.first?.summary.contains("9000/tcp") == true, "\(history.first?.summary ?? "")")
-            // A URL no known gateway is at, for a command that reads the registry only: said so.
-            let unknown = try await registry.portkeeper(["history", "--gateway", "http://127.0.0.9:1/desc.xml"])
-            expectOneLineRefusal(unknown, saying: "no known gateway was found at http://127.0.0.9:1/desc.xml; `portkeeper gateways` lists them")
-        }
     }
 }

@@ -21,7 +21,7 @@ struct QuickCheckTests {
         let (registry, scratch) = try temporaryRegistry("quick")
         defer { scratch.remove() }
         do {
-            let keeper = Keeper(registry: registry, client: client, command: "test")
+            let keeper = Keeper(registry: registry, client: client, discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)
             for (port, proto) in [(UInt16(7001), TransportProtocol.tcp), (7002, .udp)] {
                 _ = try keeper.declare(DeclaredMapping(key: MappingKey(protocol: proto, externalPort: port), client: .thisHost, internalPort: port,

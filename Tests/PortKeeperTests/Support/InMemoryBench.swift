@@ -23,7 +23,7 @@ struct InMemoryBench {
             descriptionURL: GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/desc.xml"), services: [service], chosen: service, serviceChoice: "the only one",
             bootID: nil, externalAddress: gateway.external
         )).record.id
-        keeper = Keeper(registry: registry, command: "portkeeper reconcile")
+        keeper = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "portkeeper reconcile")
         keeper.mappingGateways = { _ in gateway }
         self.gateway = gateway
     }
