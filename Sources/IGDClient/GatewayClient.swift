@@ -86,11 +86,11 @@ public struct GatewayClient: Sendable {
     /// chooses one.
     /// - Throws: ``TransportError``, ``ProtocolViolation`` (including "no WAN connection service").
     public func describe(_ descriptionURL: GatewayURL, probe policy: ProbePolicy = .always) async throws -> Gateway {
-        logger.debug("→ GET \(descriptionURL)")
+        logger.trace("→ GET \(descriptionURL)")
         let response = try await exchange("the device description", within: deadline, naming: false) {
             try await http.get(descriptionURL, limits: $0)
         }
-        logger.debug("← \(descriptionURL): HTTP \(response.status), \(response.body.count) bytes")
+        logger.trace("← \(descriptionURL): HTTP \(response.status), \(response.body.count) bytes")
         if Self.looksLikeHTML(response) {
             throw ProtocolViolation("\(descriptionURL) returned an HTML page, not a UPnP device description (a login page?)")
         }
@@ -177,7 +177,7 @@ public struct GatewayClient: Sendable {
         }
         let request = action.request(serviceType: service.type.rawValue)
         let envelope = try request.envelope()
-        logger.debug("→ POST \(service.controlURL) \(A.name)\(Self.arguments(request))")
+        logger.trace("→ POST \(service.controlURL) \(A.name)\(Self.arguments(request))")
         let response = try await exchange(A.name, within: deadline) { limits in
             try await http.post(
                 service.controlURL,
@@ -186,7 +186,7 @@ public struct GatewayClient: Sendable {
                 limits: limits
             )
         }
-        logger.debug("← \(A.name): HTTP \(response.status), \(response.body.count) bytes")
+        logger.trace("← \(A.name): HTTP \(response.status), \(response.body.count) bytes")
         return try SOAPResponse.decode(action: A.name, status: response.status, body: response.body)
     }
 

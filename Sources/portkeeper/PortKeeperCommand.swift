@@ -56,7 +56,8 @@ struct PortKeeperCommand: AsyncParsableCommand {
 }
 
 func setUpLogging(verbose: Bool, defaultLevel: Logger.Level) {
-    let level: Logger.Level = verbose ? .debug : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel)
+    // --verbose: everything, each request and answer (trace) included.
+    let level: Logger.Level = verbose ? .trace : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel)
     let journal = JournalLogHandler.stderrIsJournal()
     LoggingSystem.bootstrap { label in
         if journal { return JournalLogHandler(logLevel: level, label: label) }

@@ -28,7 +28,8 @@ enum WatchLog {
         case let .rebooted(uptime, was):
             return (.info, "gateway rebooted (uptime \(was) s → \(uptime) s)")
         case .verified(let gateway):
-            return (.info, "verified: \(gateway) matches the declaration")
+            // Debug: at 60 s it would be 1,440 lines a day saying nothing happened.
+            return (.debug, "verified: \(gateway) matches the declaration")
         case .moved(let detail):
             return (.info, "gateway moved: \(detail)")
         case .externalAddressChanged(let detail):

@@ -13,7 +13,8 @@ struct LabWatchTests {
     }
 
     func startWatch(_ lab: Lab, interval: String = "2") throws -> BackgroundProcess {
-        try lab.startBackground(on: .lan, [try Products.path("portkeeper"), "watch", "--interval", interval, "--db", lab.registryPath])
+        // "verified" is logged at debug level: the tests wait for it.
+        try lab.startBackground(on: .lan, ["env", "PORTKEEPER_LOG_LEVEL=debug", try Products.path("portkeeper"), "watch", "--interval", interval, "--db", lab.registryPath])
     }
 
     func declared(_ lab: Lab) async throws -> Set<UInt16> {

@@ -97,7 +97,8 @@ TICK=$(getconf CLK_TCK)
 start_watch() { # log args...: portkeeper watch ARGS in the LAN namespace; sets WPID (found by pgrep) and WJOB
   local log=$1; shift
   note "starting: portkeeper watch $*"
-  ip netns exec "$LAN" "$PK" watch "$@" >/dev/null 2>"$log" &
+  # "verified" is a debug line (one per cycle, which the figures count); requests are trace.
+  ip netns exec "$LAN" env PORTKEEPER_LOG_LEVEL=debug "$PK" watch "$@" >/dev/null 2>"$log" &
   WJOB=$!
   local pattern="watch $*" found=
   for _ in $(seq 1 100); do
