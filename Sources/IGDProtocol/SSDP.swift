@@ -107,11 +107,15 @@ public enum SSDP {
 extension StringProtocol {
     /// Without leading and trailing spaces, tabs and stray CRs (a CR left before the line end,
     /// as in "NT: upnp:rootdevice\r \r\n", is never part of a value; found by fuzzing).
+    ///
+    /// Trims Unicode scalars, not Characters: a space followed by a combining mark is one
+    /// Character, so trimming by Character would keep the space of "usn: \u{064C}" and a value
+    /// would not read back the same once re-encoded (found by fuzzing).
     func trimmingWhitespace() -> String {
-        var slice = Substring(self)
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        while let first = slice.first, blank(first) { slice.removeFirst() }
-        while let last = slice.last, blank(last) { slice.removeLast() }
-        return String(slice)
+        var scalars = Substring(self).unicodeScalars
+        let blank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        while let first = scalars.first, blank(first) { scalars.removeFirst() }
+        while let last = scalars.last, blank(last) { scalars.removeLast() }
+        return String(scalars)
     }
 }

@@ -134,6 +134,17 @@ struct SSDPTests {
         #expect(notify.usn == "uuid:x::upnp:rootdevice")
     }
 
+    @Test("A value that begins with a combining mark reads back the same once re-encoded")
+    func valueBeginningWithACombiningMarkReadsBackTheSame() throws {
+        // Found by the ssdp-search fuzz target: " \u{064C}" is one Character (a space and the
+        // mark), so trimming by Character kept the space the second time round.
+        let first = try SSDP.parse(Array("HTTP/1.1 200 OK\r\nUSN:\r\u{064C}\r\n\r\n".utf8))
+        #expect(first["usn"] == "\u{064C}")
+        let again = try SSDP.parse(Array("HTTP/1.1 200 OK\r\nUSN: \(try #require(first["usn"]))\r\n\r\n".utf8))
+        #expect(again["usn"] == "\u{064C}")
+        #expect(again["usn"]?.unicodeScalars.count == 1)
+    }
+
     @Test func firstOfARepeatedHeaderWins() throws {
         let text = "HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nUSN: uuid:x\r\nLOCATION: http://10.0.0.1/first.xml\r\nLocation: http://10.0.0.2/second.xml\r\n\r\n"
         let response = try #require(try SSDP.parseSearchResponse(Array(text.utf8)))
