@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(
             name: "IGDClientTests",
-            dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "MappingRegistryTests",

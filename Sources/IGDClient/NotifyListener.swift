@@ -29,7 +29,9 @@ public final class NotifyListener: Sendable {
     ) async throws -> NotifyListener {
         let (stream, continuation) = AsyncStream<SSDP.Notify>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Shared with other listeners on 1900; never for an ephemeral port (port 0), which
+            // Linux could then hand to another socket that sets it too.
+            .channelOption(.socketOption(.so_reuseaddr), value: port == 0 ? 0 : 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SSDP.maxDatagramBytes + 1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

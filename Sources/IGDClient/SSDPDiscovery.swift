@@ -82,7 +82,9 @@ public struct SSDPDiscovery: Sendable {
             continuation.finish()
             throw DiscoveryError("cannot open a UDP socket for SSDP (\(openErrors.joined(separator: "; ")))")
         }
-        let eventLoop = group.next()
+        // The stages are scheduled on the loop of the first socket, the one its writes go
+        // through, so that a later stage can never overtake an earlier one on a busy machine.
+        let eventLoop = channels[0].0.eventLoop
         let window = eventLoop.scheduleTask(in: .nanoseconds(options.window.nanoseconds)) { continuation.finish() }
         defer {
             window.cancel()
@@ -107,14 +109,20 @@ public struct SSDPDiscovery: Sendable {
                 }
             }
         }
-        var pending: [Scheduled<Void>] = []
-        if firstStage.isEmpty {
-            send(secondStage)
-        } else {
-            send(firstStage)
-            pending.append(eventLoop.scheduleTask(in: .nanoseconds(options.secondStageAfter.nanoseconds)) { send(secondStage) })
-        }
-        pending.append(eventLoop.scheduleTask(in: .nanoseconds(options.resendAfter.nanoseconds)) { send(options.searchTargets) })
+        // The first searches are written from the loop itself, before the later stages are
+        // scheduled there: a loop that wakes late runs due scheduled tasks before queued ones,
+        // so writing from here and scheduling the next stage would let it overtake the first.
+        let pending = try await eventLoop.submit { () -> [Scheduled<Void>] in
+            var tasks: [Scheduled<Void>] = []
+            if firstStage.isEmpty {
+                send(secondStage)
+            } else {
+                send(firstStage)
+                tasks.append(eventLoop.scheduleTask(in: .nanoseconds(options.secondStageAfter.nanoseconds)) { send(secondStage) })
+            }
+            tasks.append(eventLoop.scheduleTask(in: .nanoseconds(options.resendAfter.nanoseconds)) { send(options.searchTargets) })
+            return tasks
+        }.get()
         defer { for task in pending { task.cancel() } }
 
         var devices: [DiscoveredDevice] = []

@@ -30,14 +30,20 @@ public final class FakeSSDPResponder: Sendable {
     ///
     /// The handler runs on an event loop thread for each datagram: keep it quick, and use the
     /// datagrams' `delay` rather than sleeping.
+    /// A responder that floods should have a `group` of its own, so that its writes do not hold
+    /// up the fakes of other tests on the shared loops.
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         handler: @escaping @Sendable (FakeSSDPSearch) -> [FakeSSDPDatagram]
     ) async throws -> FakeSSDPResponder {
         let state = LockedBox(State())
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        // SO_REUSEADDR only for a port asked for by number: on Linux, two UDP sockets that both
+        // set it may be given the same ephemeral port, and one of them then hears nothing
+        // (two responders of tests running in parallel did).
+        let channel = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: port == 0 ? 0 : 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SSDPHandler(state: state, handler: handler))

@@ -61,7 +61,9 @@ extension AgainstFakes {
                 gateway.injectReply(action: "GetGenericPortMappingEntry", reply: .hang)
                 let error = await #expect(throws: DeadlineExceeded.self) { try await client.portMappings(on: service) }
                 #expect(error?.description.hasPrefix("listing the gateway's mappings did not finish within 1 s") == true, "\(error as Any)")
-                #expect(gateway.actionCount("GetGenericPortMappingEntry") == 1)
+                // The walk went no further than the entry that hangs (on a busy machine the
+                // budget may even run out before that first request reaches the fake).
+                #expect(gateway.actionCount("GetGenericPortMappingEntry") <= 1)
             }
         }
 

@@ -15,7 +15,7 @@ extension AgainstFakes {
         func get(
             _ reply: FakeHTTPReply,
             path: String = "/x",
-            limits: HTTPLimits = HTTPLimits(connectTimeout: .seconds(5), readTimeout: .seconds(15), deadline: .seconds(15))
+            limits: HTTPLimits = roomyLimits
         ) async throws -> (result: Result<HTTPResponse, any Error>, elapsed: Duration, requests: [FakeHTTPRequest]) {
             try await withServer({ _ in reply }) { server in
                 let target = try url(server, path)
@@ -50,7 +50,7 @@ extension AgainstFakes {
                 let bytes = Array(xml.utf8)
                 let chunks = stride(from: 0, to: bytes.count, by: 97).map { Array(bytes[$0..<min($0 + 97, bytes.count)]) }
                 gateway.override(path: gateway.profile.descriptionPath, reply: .chunked(status: 200, headers: [("Content-Type", "text/xml")], chunks: chunks))
-                let response = try await transport.get(try descriptionURL(gateway), limits: shortLimits)
+                let response = try await transport.get(try descriptionURL(gateway), limits: roomyLimits)
                 #expect(response.body == bytes)
                 let described = try await makeClient().describe(try descriptionURL(gateway))
                 #expect(described.friendlyName == "Relative URL Gateway")
@@ -79,7 +79,7 @@ extension AgainstFakes {
             try await withServer({ request in
                 request.path == "/start" ? .redirect(status, to: "/elsewhere") : .text(200, "<root/>")
             }) { server in
-                let error = await #expect(throws: TransportError.self) { try await transport.get(try url(server, "/start"), limits: shortLimits) }
+                let error = await #expect(throws: TransportError.self) { try await transport.get(try url(server, "/start"), limits: roomyLimits) }
                 #expect(error?.kind == .redirect)
                 #expect(error?.detail.contains("/elsewhere") == true)
                 #expect(server.requests.map(\.target) == ["/start"])
@@ -100,7 +100,7 @@ extension AgainstFakes {
         func slowDripTimesOut() async throws {
             let body = String(repeating: "x", count: 100)
             let bytes = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n\(body)".utf8)
-            let (result, elapsed, _) = try await get(.slow(bytes: bytes, chunkSize: 4, interval: .milliseconds(100)), limits: shortLimits)
+            let (result, _, _) = try await get(.slow(bytes: bytes, chunkSize: 4, interval: .milliseconds(100)), limits: shortLimits)
             // Without the deadline the 2.5 s drip would be read whole: the kind tells them apart.
             #expect(try transportError(result).kind == .timeout)
         }
@@ -132,14 +132,14 @@ extension AgainstFakes {
         @Test("A drip that ends within the deadline is read")
         func slowDripWithinDeadline() async throws {
             let bytes = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8)
-            let (result, _, _) = try await get(.slow(bytes: bytes, chunkSize: 8, interval: .milliseconds(20)), limits: shortLimits)
+            let (result, _, _) = try await get(.slow(bytes: bytes, chunkSize: 8, interval: .milliseconds(20)))
             #expect(try result.get().body == Array("hello".utf8))
         }
 
         @Test("An endless body stops at the cap, quickly")
         func endlessBody() async throws {
-            let (result, elapsed, _) = try await get(.endless(status: 200, headers: [("Content-Type", "text/xml")]), limits: HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(4)))
-            // The cap, not the 4 s deadline, ended it.
+            let (result, _, _) = try await get(.endless(status: 200, headers: [("Content-Type", "text/xml")]), limits: roomyLimits)
+            // The cap, not the 30 s deadline, ended it.
             #expect(try transportError(result).kind == .tooLarge)
         }
 
@@ -147,7 +147,7 @@ extension AgainstFakes {
         func chunkedTooLarge() async throws {
             let chunk = [UInt8](repeating: 0x61, count: 4096)
             let (result, _, _) = try await get(.chunked(status: 200, headers: [], chunks: Array(repeating: chunk, count: 10)),
-                                               limits: HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(2), maxBodyBytes: 16 * 1024))
+                                               limits: roomyLimits.withMaxBody(16 * 1024))
             #expect(try transportError(result).kind == .tooLarge)
         }
 
@@ -164,7 +164,7 @@ extension AgainstFakes {
         @Test("A body of exactly the cap is accepted, one byte more is refused", arguments: [(1 << 20, true), ((1 << 20) + 1, false)])
         func capBoundary(size: Int, accepted: Bool) async throws {
             let body = [UInt8](repeating: 0x20, count: size)
-            let (result, _, _) = try await get(.response(status: 200, body: body), limits: HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(5)))
+            let (result, _, _) = try await get(.response(status: 200, body: body), limits: roomyLimits)
             if accepted {
                 #expect(try result.get().body.count == size)
             } else {
@@ -176,7 +176,7 @@ extension AgainstFakes {
         func capBoundaryWithoutLength(size: Int, accepted: Bool) async throws {
             let body = [UInt8](repeating: 0x20, count: size)
             let raw = Array("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".utf8) + body
-            let (result, _, _) = try await get(.raw(raw), limits: HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(5)))
+            let (result, _, _) = try await get(.raw(raw), limits: roomyLimits)
             if accepted {
                 #expect(try result.get().body.count == size)
             } else {
@@ -186,7 +186,7 @@ extension AgainstFakes {
 
         @Test("A connection closed without an answer is closedEarly")
         func closedWithoutAnswer() async throws {
-            let (result, elapsed, requests) = try await get(.close, limits: shortLimits)
+            let (result, elapsed, requests) = try await get(.close)
             #expect(try transportError(result).kind == .closedEarly)
             #expect(requests.count == 1)
             _ = elapsed
@@ -195,14 +195,14 @@ extension AgainstFakes {
         @Test("A response cut short is closedEarly")
         func truncatedBody() async throws {
             let raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a little"
-            let (result, _, _) = try await get(.raw(Array(raw.utf8)), limits: shortLimits)
+            let (result, _, _) = try await get(.raw(Array(raw.utf8)))
             let error = try transportError(result)
             #expect(error.kind == .closedEarly, "\(error.kind): \(error)")
         }
 
         @Test("Garbage instead of a status line is malformedResponse")
         func garbageResponse() async throws {
-            let (result, _, _) = try await get(.raw(Array("SSH-2.0-OpenSSH_9.6\r\n\r\n".utf8)), limits: shortLimits)
+            let (result, _, _) = try await get(.raw(Array("SSH-2.0-OpenSSH_9.6\r\n\r\n".utf8)))
             #expect(try transportError(result).kind == .malformedResponse)
         }
 
@@ -211,7 +211,7 @@ extension AgainstFakes {
             let server = try await FakeHTTPServer.start { _ in .close }
             let target = try url(server, "/desc.xml")
             await server.shutdown()
-            let (result, elapsed) = await timed { try await transport.get(target, limits: shortLimits) }
+            let (result, elapsed) = await timed { try await transport.get(target) }
             let error = try transportError(result)
             #expect(error.kind == .connectionRefused)
             #expect(error.suggestsGatewayMoved)
@@ -222,7 +222,7 @@ extension AgainstFakes {
         func postBody() async throws {
             try await withServer({ _ in .text(200, "ok") }) { server in
                 let body = Array("<x>payload</x>".utf8)
-                let response = try await transport.post(try url(server, "/ctl"), headers: [("SOAPAction", "\"urn:a#B\"")], body: body, limits: shortLimits)
+                let response = try await transport.post(try url(server, "/ctl"), headers: [("SOAPAction", "\"urn:a#B\"")], body: body, limits: roomyLimits)
                 #expect(response.status == 200)
                 let request = try #require(server.requests.first)
                 #expect(request.method == "POST")

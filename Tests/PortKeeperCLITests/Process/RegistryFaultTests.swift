@@ -284,7 +284,7 @@ struct ForeignWriter {
             c.execute("ROLLBACK")
             """
         let ready = directory + "/ready", stop = directory + "/stop"
-        let python = try ProcessRunner.resolve("python3")
+        let python = SQLiteShell.python
         Task { _ = try? await ProcessRunner.run(python, ["-c", script, path, ready, stop], timeout: .seconds(120)) }
         try await waitUntil("python3 holds BEGIN IMMEDIATE") { FileManager.default.fileExists(atPath: ready) }
         try await Task.sleep(for: .milliseconds(20))
