@@ -76,11 +76,6 @@ enum ExitStatus {
     }
 }
 
-/// The exit codes of registry failures (``ExitStatus/of(_:)`` says them all).
-func registryExitCode(_ kind: RegistryError.Kind) -> ExitCode {
-    ExitStatus.of(RegistryError(kind, ""))
-}
-
 /// A failure in the CLI's words: what happened, then what to try.
 enum ErrorRendering {
     /// One line for any error a command body throws; `what` says what was being done when the
