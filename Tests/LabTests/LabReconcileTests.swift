@@ -101,6 +101,29 @@ struct LabReconcileTests {
         }
     }
 
+    @Test("a port upnpc holds for another client: the reconcile exits 3 and says so on stderr; --force takes the port, exit 0")
+    func conflictExitsThree() async throws {
+        try await withLab(.v2) { lab in
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-e", "console", "-a", "192.168.77.50", "9100", "9100", "TCP"]).check()
+            let added = try await lab.portkeeper(["add", "9100/tcp", "--description", "mine"])
+            #expect(added.status == 3, "exit \(added.status): \(added.stderr)")
+            let lines = added.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(added.stderr)")
+            #expect(lines.first?.contains("9100/tcp on ") == true && lines.first?.contains("is held by another client, 192.168.77.50:9100 'console'") == true,
+                    "\(added.stderr)")
+
+            let again = try await lab.portkeeper(["reconcile", "--json"])
+            #expect(again.status == 3, "\(again.stderr)")
+            #expect(again.stdout.contains("\"inSync\" : false"), "\(again.stdout)")
+            #expect(try await lab.upnpcList().first { $0.externalPort == 9100 }?.internalClient == "192.168.77.50")
+
+            let forced = try await lab.portkeeper(["reconcile", "--force"])
+            #expect(forced.status == 0, "\(forced.stderr)")
+            let taken = try await lab.upnpcList().first { $0.externalPort == 9100 }
+            #expect(taken?.internalClient == Lab.lanClient && taken?.description == "mine", "\(String(describing: taken))")
+        }
+    }
+
     @Test("this host's address changes (DHCP): its mappings follow, others pointing at the old address are reported")
     func hostAddressChanges() async throws {
         try await withLab(.v2) { lab in
