@@ -21,7 +21,12 @@ struct ExitCodeTests {
                 #expect(result.stderr.isEmpty, "\(arguments): \(result.stderr)")
             }
             #expect(gateway.actionCount("AddPortMapping") == adds)
-            #expect(try await registry.portkeeper(["reconcile"]).status == 0)
+            let restored = try await registry.portkeeper(["reconcile"])
+            #expect(restored.status == 0, "\(restored.stderr)")
+            // Each operation's line, and on a pipe never the terminal's progress line.
+            #expect(restored.stdout.hasPrefix("  found-missing ") || restored.stdout.hasPrefix("  added         9000/tcp"), "\(restored.stdout)")
+            #expect(restored.stdout.contains("  added         9000/tcp → "), "\(restored.stdout)")
+            #expect(!restored.stdout.contains("\u{1B}") && !restored.stdout.contains("\r") && !restored.stdout.contains("…"), "\(restored.stdout.debugDescription)")
             #expect(try await registry.portkeeper(["reconcile", "--dry-run", "--exit-code"]).status == 0)
         }
     }
