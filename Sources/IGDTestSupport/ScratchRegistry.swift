@@ -38,7 +38,19 @@ public struct ScratchRegistry: Sendable {
     /// A revision as `history --json` prints it.
     public struct Revision: Decodable, Sendable {
         /// A change as `history --json` prints it.
-        public struct Change: Decodable, Sendable { public var kind: String; public var key: String?; public var detail: String }
+        public struct Change: Decodable, Sendable {
+            public struct Key: Decodable, Sendable, CustomStringConvertible {
+                public var `protocol`: String
+                public var externalPort: UInt16
+                /// "8080/tcp", as the text output writes a key.
+                public var description: String { "\(externalPort)/\(`protocol`.lowercased())" }
+            }
+            public var kind: String
+            public var key: Key?
+            public var summary: String
+            /// The sentence the text output shows.
+            public var detail: String { summary }
+        }
         public var revision: Int
         public var command: String
         public var summary: String
@@ -49,7 +61,8 @@ public struct ScratchRegistry: Sendable {
     public func history() async throws -> [Revision] {
         let result = try await portkeeper(["history", "--json", "--limit", "100000"])
         try result.check(["portkeeper", "history"])
-        return try JSONDecoder().decode([Revision].self, from: Data(result.stdout.utf8))
+        struct Document: Decodable { var revisions: [Revision] }
+        return try JSONDecoder().decode(Document.self, from: Data(result.stdout.utf8)).revisions
     }
 
     /// A declared mapping as `mappings --json` prints it.
@@ -66,7 +79,11 @@ public struct ScratchRegistry: Sendable {
     public func mappings() async throws -> [Declared] {
         let result = try await portkeeper(["mappings", "--json"])
         try result.check(["portkeeper", "mappings"])
-        return try JSONDecoder().decode([Declared].self, from: Data(result.stdout.utf8))
+        struct Document: Decodable {
+            struct Item: Decodable { var mapping: Declared }
+            var mappings: [Item]
+        }
+        return try JSONDecoder().decode(Document.self, from: Data(result.stdout.utf8)).mappings.map(\.mapping)
     }
 
     /// `PRAGMA integrity_check`, read through a read-only connection.

@@ -9,10 +9,11 @@ extension Keeper {
         let currentKeys = Dictionary(current.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         var changes: [Change] = []
         for (key, mapping) in targetKeys.sorted(by: { $0.key < $1.key }) where currentKeys[key] != mapping {
-            changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, describe(mapping)))
+            changes.append(Change(currentKeys[key] == nil ? .declared : .redeclared, key, describe(mapping),
+                                  before: currentKeys[key].map(MappingState.init), after: MappingState(mapping)))
         }
         for (key, mapping) in currentKeys.sorted(by: { $0.key < $1.key }) where targetKeys[key] == nil {
-            changes.append(Change(.undeclared, key, describe(mapping)))
+            changes.append(Change(.undeclared, key, describe(mapping), before: MappingState(mapping)))
         }
         return changes
     }

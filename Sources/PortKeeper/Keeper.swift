@@ -57,10 +57,10 @@ public struct Keeper: Sendable {
                                           context: .alreadyDeclared(mapping.key))
                 }
                 declaration[index] = mapping
-                change = Change(.redeclared, mapping.key, Self.describe(mapping))
+                change = Change(.redeclared, mapping.key, Self.describe(mapping), before: MappingState(existing), after: MappingState(mapping))
             } else {
                 declaration.append(mapping)
-                change = Change(.declared, mapping.key, Self.describe(mapping))
+                change = Change(.declared, mapping.key, Self.describe(mapping), after: MappingState(mapping))
             }
             return (declaration, [change], change.description)
         }
@@ -74,7 +74,7 @@ public struct Keeper: Sendable {
                 throw PortKeeperError(.notFound, "\(key) is not declared", context: .notDeclared)
             }
             let removed = declaration.remove(at: index)
-            let change = Change(.undeclared, key, Self.describe(removed))
+            let change = Change(.undeclared, key, Self.describe(removed), before: MappingState(removed))
             return (declaration, [change], change.description)
         }
         return revision
@@ -130,12 +130,15 @@ public struct Keeper: Sendable {
     ///     the journal and revision are completed with what was done (SIGTERM in `watch`).
     ///   - rediscover: look for the gateway by UDN when its stored URL does not answer (off
     ///     when it just said it is leaving: it will announce where it is when it is back).
+    ///   - progress: told the operations planned, then each as it starts and as it ends, while
+    ///     the reconcile works (``ReconcileEvent``); called on the reconcile's own task.
     public func reconcile(_ record: GatewayRecord, options: Planner.Options, revision existing: Int64? = nil,
                           restoring foreignEntries: [PortMappingEntry] = [], rediscover: Bool = true,
-                          shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> ReconcileReport {
+                          shouldStop: @escaping @Sendable () -> Bool = { false },
+                          progress: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) async throws -> ReconcileReport {
         try await registry.withExclusiveLock(waitingAtMost: lockWait, activity: activity) {
             var reconciliation = try Reconciliation(keeper: self, reading: try await read(record, rediscover: rediscover), options: options,
-                                                    revision: existing, restoring: foreignEntries, shouldStop: shouldStop)
+                                                    revision: existing, restoring: foreignEntries, shouldStop: shouldStop, progress: progress)
             return try await reconciliation.run()
         }
     }
@@ -145,7 +148,8 @@ public struct Keeper: Sendable {
     /// Restores the declaration as it was right after `revision`, as a new revision, and
     /// unless `apply` is false reconciles, re-creating the entries of other programs that
     /// `--prune` or `--force` deleted since.
-    public func rollback(to revision: Int64, apply: Bool) async throws -> (revision: Int64, report: ReconcileReport?) {
+    public func rollback(to revision: Int64, apply: Bool,
+                         progress: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) async throws -> (revision: Int64, report: ReconcileReport?) {
         guard let gatewayID = try registry.revisionGateway(revision) else {
             throw PortKeeperError(.notFound, "revision \(revision) concerns no gateway", context: .revisionWithoutGateway)
         }
@@ -157,7 +161,7 @@ public struct Keeper: Sendable {
             return (target, changes, "rollback to revision \(revision)")
         }
         guard apply else { return (newRevision, nil) }
-        let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign)
+        let report = try await reconcile(record, options: Planner.Options(), revision: newRevision, restoring: foreign, progress: progress)
         return (newRevision, report)
     }
 }

@@ -79,7 +79,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             guard let (file, path) = try input.read() else { return }
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(try FileArgument.gatewayReference(file: file, option: gateway.gateway, path: path))
@@ -93,7 +93,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 emit("the declaration of \(record.friendlyName) already matches \(path)")
             }
             if !noApply {
-                try await Reconcile.apply(keeper, record, options: reconciling.options, revision: applied?.revision, json: output.json)
+                try await Reconcile.apply(keeper, record, options: reconciling.options, revision: applied?.revision, json: output.json,
+                                          declaration: applied?.changes ?? [])
+            } else if output.json {
+                emit(Render.json(ReconcileDocument(gateway: record, revision: applied?.revision, declaration: applied?.changes ?? [])))
             }
         }
     }

@@ -18,7 +18,7 @@ struct DiscoverCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let url: GatewayURL?
             switch try GatewayReference(parsing: location) {
             case .descriptionURL(let given): url = given
@@ -28,7 +28,7 @@ struct DiscoverCommand: AsyncParsableCommand {
             let keeper = discovery.keeper(try registry.open())
             let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(at: url)
             for gateway in gateways { try keeper.record(gateway) }
-            emit(output.json ? Render.json(gateways.map(GatewayJSON.init)) : gateways.map(Render.gateway).joined(separator: "\n"))
+            emit(output.json ? Render.json(DiscoverDocument(gateways: gateways.map(GatewayJSON.init))) : gateways.map(Render.gateway).joined(separator: "\n"))
         }
     }
 }
@@ -46,9 +46,9 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let found = try await discovery.keeper(try registry.open()).status(try gateway.reference())
-            emit(output.json ? Render.json(StatusJSON(found)) : Render.status(found))
+            emit(output.json ? Render.json(StatusDocument(found)) : Render.status(found))
         }
     }
 }
@@ -66,11 +66,11 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var registry: RegistryArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open())
             let found = try await keeper.liveGateway(try gateway.reference(), probe: .whenChoosing)
             let table = try await Inspector(client: keeper.client, discovery: discovery.options).mappings(on: found)
-            emit(output.json ? Render.json(table.entries.map(MappingJSON.init)) : Render.table(table, gateway: found))
+            emit(output.json ? Render.json(ListDocument(table, gateway: found)) : Render.table(table, gateway: found))
             Problems.warn(ignored: table.invalid, on: found.friendlyName)
         }
     }

@@ -9,35 +9,70 @@ import PortKeeper
 // (a ``PortKeeperError`` or ``RegistryError``: a kind, a message, a typed context); here the
 // CLI adds what to try in its own words, naming its flags and commands, and prints one line.
 
-/// Runs a command body, printing any failure as one line on stderr and exiting non-zero.
-func reportingFailures(verbose: Bool, defaultLevel: Logger.Level = .warning, _ body: () async throws -> Void) async throws {
+/// Runs a command body, printing any failure on stderr (one line; under `json`, one line of
+/// JSON, ``ErrorDocument``) and exiting with the code its kind has (``ExitStatus``).
+func reportingFailures(verbose: Bool, json: Bool = false, defaultLevel: Logger.Level = .warning, _ body: () async throws -> Void) async throws {
     setUpLogging(verbose: verbose, defaultLevel: defaultLevel)
+    Problems.json = json
     do {
         try await body()
     } catch let error as ExitCode {
         throw error
     } catch {
-        if let input = error as? InputError {
-            // A declaration file to fix: where and what, exit 64 like any usage error.
+        let doing = CommandLine.arguments.dropFirst().first ?? "the command"
+        if json {
+            Problems.errorDocument(ErrorRendering.json(error, doing: doing))
+        } else if let input = error as? InputError {
+            // A declaration file to fix: where and what.
             Problems.error(input.description)
-            throw ExitCode(64)
+        } else {
+            Problems.error(ErrorRendering.line(error, doing: doing))
         }
-        let exitCode = (error as? RegistryError).map { registryExitCode($0.kind) } ?? .failure
-        Problems.error(ErrorRendering.line(error, doing: CommandLine.arguments.dropFirst().first ?? "the command"))
-        throw exitCode
+        throw ExitStatus.of(error)
     }
 }
 
-/// The exit codes of registry failures a script may want to tell apart (README, "Exit codes"),
-/// from sysexits.h so as not to collide with 0 ok, 1 error, 2 changes pending, 3 not in sync,
-/// 64 usage: 65 (EX_DATAERR) the registry is damaged; 75 (EX_TEMPFAIL) it is busy, try again;
-/// 78 (EX_CONFIG) it was written by a newer portkeeper. Every other failure exits 1.
-func registryExitCode(_ kind: RegistryError.Kind) -> ExitCode {
-    switch kind {
-    case .corrupt: ExitCode(65)
-    case .busy: ExitCode(75)
-    case .newerVersion: ExitCode(78)
-    default: .failure
+/// The exit codes, one meaning each in every command (README, "Exit codes"; the root help):
+/// 0 done and in sync, 1 an error, 2 changes pending (`plan --exit-code`, `reconcile --dry-run
+/// --exit-code`), 3 done but not in sync (a port held by another client, an operation the
+/// router refused), 64 a usage error; then, from sysexits.h, 65 (EX_DATAERR) the registry is
+/// damaged, 75 (EX_TEMPFAIL) it is busy, 78 (EX_CONFIG) it was written by a newer portkeeper.
+enum ExitStatus {
+    static let failure = ExitCode.failure
+    static let changesPending = ExitCode(2)
+    static let notInSync = ExitCode(3)
+    static let usage = ExitCode.validationFailure
+
+    /// The exit code of a failure. A usage error (64) is one the command line or the file must
+    /// change to fix, whatever the network does: a value refused, a declaration file with an
+    /// error, a gateway, revision or declared mapping named that does not exist, several
+    /// gateways where one must be named, a port declared already for another target.
+    static func of(_ error: any Error) -> ExitCode {
+        switch error {
+        case is InputError, is ValidationError:
+            return usage
+        case let error as RegistryError:
+            switch error.kind {
+            case .corrupt: return ExitCode(65)
+            case .busy: return ExitCode(75)
+            case .newerVersion: return ExitCode(78)
+            case .invalid: return usage
+            case .notFound:
+                switch error.context {
+                case .unknownGateway, .unknownRevision, .severalGatewaysKnown: return usage
+                default: return failure
+                }
+            default: return failure
+            }
+        case let error as PortKeeperError:
+            if error.kind == .invalidInput { return usage }
+            switch error.context {
+            case .alreadyDeclared, .notDeclared, .revisionWithoutGateway, .severalGateways, .gatewayReference: return usage
+            default: return failure
+            }
+        default:
+            return failure
+        }
     }
 }
 
@@ -149,6 +184,43 @@ enum ErrorRendering {
         }
     }
 
+    /// A failure as the `error` of an ``ErrorDocument``: the stable code of its kind, what
+    /// happened, and what to try (the CLI's words where it has its own, as in ``line(_:doing:)``).
+    static func json(_ error: any Error, doing what: String) -> ErrorJSON {
+        switch error {
+        case let error as InputError:
+            return ErrorJSON(code: PortKeeperError.Kind.invalidInput.code, message: error.description, hint: nil)
+        case let error as RegistryError:
+            let full = line(error)
+            var hint: String?
+            if full.hasPrefix(error.message) {
+                let rest = full.dropFirst(error.message.count).trimmingCharacters(in: CharacterSet(charactersIn: ";,. "))
+                hint = rest.isEmpty ? nil : rest
+            }
+            return ErrorJSON(code: code(error.kind), message: error.message, hint: hint)
+        default:
+            return ErrorJSON(Failure.explain(error, doing: what))
+        }
+    }
+
+    /// The stable code of a registry failure: "not-found" and "invalid-input" as the library's,
+    /// the others "registry-…" ("registry-busy", "registry-corrupt").
+    static func code(_ kind: RegistryError.Kind) -> String {
+        switch kind {
+        case .notFound: return PortKeeperError.Kind.notFound.code
+        case .invalid: return PortKeeperError.Kind.invalidInput.code
+        case .notADatabase: return "registry-not-a-database"
+        case .newerVersion: return "registry-newer-version"
+        case .readOnly: return "registry-read-only"
+        case .cannotCreate: return "registry-cannot-create"
+        case .busy: return "registry-busy"
+        case .corrupt: return "registry-corrupt"
+        case .diskFull: return "registry-disk-full"
+        case .ioError: return "registry-io-error"
+        case .failed: return "registry-failed"
+        }
+    }
+
     /// discover's `--location` that is not a URL.
     static func locationNotURL(_ location: String) -> PortKeeperError {
         PortKeeperError(.invalidInput, "--location \(location) is not a URL", hint: "give the description URL, e.g. http://192.168.1.1:5000/rootDesc.xml")
@@ -158,12 +230,24 @@ enum ErrorRendering {
 /// The one way problems reach stderr: one line each, "portkeeper: error: …" or
 /// "portkeeper: warning: …", never more than one line.
 enum Problems {
+    /// Under --json the document on stdout carries what these lines would say (failures,
+    /// conflicts, ignored entries), and stderr gets only an ``ErrorDocument`` when the command
+    /// fails: set once, before the command body runs.
+    nonisolated(unsafe) static var json = false
+
     static func error(_ message: String) {
+        guard !json else { return }
         line("error", message)
     }
 
     static func warning(_ message: String) {
+        guard !json else { return }
         line("warning", message)
+    }
+
+    /// A failure under --json: one line of JSON on stderr.
+    static func errorDocument(_ error: ErrorJSON) {
+        FileHandle.standardError.write(Data((Render.jsonLine(ErrorDocument(error: error)) + "\n").utf8))
     }
 
     private static func line(_ level: String, _ message: String) {

@@ -6,14 +6,20 @@ enum HelpText {
         undoes an accident (`rollback`) and keeps it all true (`watch`). Discovery sends SSDP multicast \
         (239.255.255.250:1900) on your LAN.
 
-        EXIT CODES:
+        EXIT CODES (the same meaning in every command):
           0   done; in sync
           1   an error (one line on stderr says what happened and what to try)
-          2   changes pending (`plan --exit-code`)
-          64  a usage error or a declaration file to fix
+          2   changes pending (`plan --exit-code`, `reconcile --dry-run --exit-code`)
+          3   done, but not in sync: a port held by another client, an operation
+              the router refused (stderr says which)
+          64  a usage error: an option or value refused, a declaration file to fix,
+              a gateway, revision or mapping named that does not exist
           65  the registry is damaged
           75  the registry is busy (another portkeeper holds it); try again
           78  the registry was written by a newer portkeeper
+
+        JSON: --json prints one document (stderr: one JSON line if it fails); every
+        document carries "formatVersion": 1; schemas/ in the source holds its schema.
 
         ENVIRONMENT:
           PORTKEEPER_DB               the registry file (--db; default
@@ -66,12 +72,14 @@ enum HelpText {
           portkeeper add 8080/tcp --description "web server"
           portkeeper add 27015/udp --to 192.168.1.20:27016 --lease 3600
           portkeeper add 2222/tcp --to :22 --no-apply
+          portkeeper add 8080/tcp --json    # the declaration change and the reconcile, as JSON
         """
 
     static let remove = """
         Examples:
           portkeeper remove 8080/tcp
           portkeeper remove 27015/udp --no-apply
+          portkeeper remove 8080/tcp --json
         """
 
     static let mappings = """
@@ -98,6 +106,7 @@ enum HelpText {
         Examples:
           portkeeper reconcile
           portkeeper reconcile --dry-run --json
+          portkeeper reconcile --dry-run --exit-code || echo "changes pending"
           portkeeper reconcile --force      # take a port another client holds
         """
 

@@ -6,15 +6,37 @@ import PortKeeper
 @main
 struct PortKeeperCommand: AsyncParsableCommand {
     /// Runs the command line, first catching a mistyped subcommand, which ArgumentParser would
-    /// only call an "unexpected argument".
+    /// only call an "unexpected argument". Under --json a usage error is one line of JSON on
+    /// stderr, as every other failure (code "usage", exit 64).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.contains("--json")
         if let first = arguments.first, let suggestion = suggestion(for: first) {
-            FileHandle.standardError.write(Data("Error: unknown command '\(first)'. Did you mean '\(suggestion)'?\nUsage: portkeeper <subcommand>\n  See 'portkeeper --help' for more information.\n".utf8))
+            if json {
+                Problems.errorDocument(ErrorJSON(code: usageCode, message: "unknown command '\(first)'", hint: "did you mean '\(suggestion)'?"))
+            } else {
+                FileHandle.standardError.write(Data("Error: unknown command '\(first)'. Did you mean '\(suggestion)'?\nUsage: portkeeper <subcommand>\n  See 'portkeeper --help' for more information.\n".utf8))
+            }
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
-        await main(arguments)
+        guard json else { return await main(arguments) }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // The command's own exit codes, help and --version as ever; a refused command line as JSON.
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            Problems.errorDocument(ErrorJSON(code: usageCode, message: message(for: error), hint: "see 'portkeeper help' for how to use it"))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
     }
+
+    /// The `code` of a command line ArgumentParser or a command's `validate()` refused.
+    static let usageCode = "usage"
 
     /// The subcommand `word` was probably meant to be, when it is none but close to one
     /// (a prefix of it, or at most two letters off); nil for an option or a known name.
@@ -55,9 +77,14 @@ struct PortKeeperCommand: AsyncParsableCommand {
     )
 }
 
+/// The least level logged: everything with --verbose (each request and answer, at trace),
+/// else `$PORTKEEPER_LOG_LEVEL`, else the command's default.
+func logLevel(verbose: Bool, defaultLevel: Logger.Level) -> Logger.Level {
+    verbose ? .trace : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel)
+}
+
 func setUpLogging(verbose: Bool, defaultLevel: Logger.Level) {
-    // --verbose: everything, each request and answer (trace) included.
-    let level: Logger.Level = verbose ? .trace : (ProcessInfo.processInfo.environment["PORTKEEPER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel)
+    let level = logLevel(verbose: verbose, defaultLevel: defaultLevel)
     let journal = JournalLogHandler.stderrIsJournal()
     LoggingSystem.bootstrap { label in
         if journal { return JournalLogHandler(logLevel: level, label: label) }

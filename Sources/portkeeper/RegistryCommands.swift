@@ -72,9 +72,10 @@ struct AddCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             try DeclarationInput.checkUTF8(rawArguments())
             let key = try DeclarationInput.key(mapping)
             let (client, port) = try DeclarationInput.target(to)
@@ -86,6 +87,10 @@ struct AddCommand: AsyncParsableCommand {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(try gateway.reference())
             let revision = try keeper.declare(declared, gatewayID: record.id)
+            if output.json {
+                try await Reconcile.declared(keeper, record, revision: revision, apply: !noApply)
+                return
+            }
             if let revision {
                 emit("revision \(revision): declared \(key) on \(record.friendlyName)")
             } else {
@@ -106,13 +111,18 @@ struct RemoveCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let key = try DeclarationInput.key(mapping)
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try keeper.registry.gateway(try gateway.reference())
             let revision = try keeper.undeclare(key, gatewayID: record.id)
+            if output.json {
+                try await Reconcile.declared(keeper, record, revision: revision, apply: !noApply)
+                return
+            }
             emit("revision \(revision): removed \(key) from the declaration of \(record.friendlyName)")
             if !noApply { try await Reconcile.apply(keeper, record, options: Planner.Options(), revision: revision, json: false) }
         }
@@ -126,10 +136,10 @@ struct MappingsCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: false) {
+        try await reportingFailures(verbose: false, json: output.json) {
             let all = try registry.openExisting().allDeclarations()
             if output.json {
-                emit(Render.json(all.flatMap { gateway, mappings in mappings.map { DeclaredJSON($0, gateway: gateway) } }))
+                emit(Render.json(MappingsDocument(all)))
                 return
             }
             guard all.contains(where: { !$0.mappings.isEmpty }) else {
@@ -155,10 +165,10 @@ struct GatewaysCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: false) {
+        try await reportingFailures(verbose: false, json: output.json) {
             let gateways = try registry.openExisting().gateways()
             if output.json {
-                emit(Render.json(gateways.map(GatewayRecordJSON.init)))
+                emit(Render.json(GatewaysDocument(gateways: gateways.map(GatewayRecordJSON.init))))
                 return
             }
             guard !gateways.isEmpty else {
@@ -186,15 +196,13 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let file = try input.read()
             let keeper = discovery.keeper(try registry.open())
             let reference = try file.map { try FileArgument.gatewayReference(file: $0.file, option: gateway.gateway, path: $0.path) } ?? gateway.reference()
             let record = try await keeper.gateway(reference)
             let report = try await keeper.plan(record, options: Planner.Options(prune: prune), proposed: file?.file.mappings.map(\.mapping))
-            emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
-            Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
-            if exitCode && !(report.plan.isInSync && report.declarationChanges.isEmpty) { throw ExitCode(2) }
+            try Reconcile.show(report, json: output.json, exitCode: exitCode)
         }
     }
 }
@@ -206,19 +214,23 @@ struct ReconcileCommand: AsyncParsableCommand {
     @OptionGroup var reconciling: ReconcileFlags
     @Flag(name: .customLong("dry-run"), help: "Show the plan and change nothing.")
     var dryRun = false
+    @Flag(name: .customLong("exit-code"), help: "With --dry-run: exit 0 when in sync, 2 when changes are pending, 1 on error.")
+    var exitCode = false
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
     @OptionGroup var output: OutputArguments
 
+    func validate() throws {
+        if exitCode && !dryRun { throw ValidationError("--exit-code goes with --dry-run (a reconcile exits 0 in sync, 3 not in sync)") }
+    }
+
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
             let record = try await keeper.gateway(try gateway.reference())
             let options = reconciling.options
             if dryRun {
-                let report = try await keeper.plan(record, options: options)
-                emit(output.json ? Render.json(PlanJSON(report)) : Render.plan(report))
-                Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
+                try Reconcile.show(try await keeper.plan(record, options: options), json: output.json, exitCode: exitCode)
                 return
             }
             try await Reconcile.apply(keeper, record, options: options, revision: nil, json: output.json)
@@ -237,13 +249,57 @@ struct ReconcileFlags: ParsableArguments {
 }
 
 enum Reconcile {
-    /// Reconciles, prints what happened, and exits non-zero unless the gateway matches, with
-    /// one line on stderr per failure.
-    static func apply(_ keeper: Keeper, _ record: GatewayRecord, options: Planner.Options, revision: Int64?, json: Bool) async throws {
-        let report = try await keeper.reconcile(record, options: options, revision: revision)
-        emit(json ? Render.json(ReconcileJSON(report)) : Render.reconcile(report))
+    /// Reconciles, showing each operation as it ends (``ProgressOutput``), prints what
+    /// happened, and exits 3 unless the gateway matches (1 when it stopped answering), with one
+    /// line on stderr per failure.
+    /// - Parameter declaration: what the revision changed in the declaration, for --json.
+    static func apply(_ keeper: Keeper, _ record: GatewayRecord, options: Planner.Options, revision: Int64?, json: Bool,
+                      declaration: [Change] = []) async throws {
+        let progress = ProgressOutput.standard(json: json)
+        let report: Keeper.ReconcileReport
+        do {
+            report = try await keeper.reconcile(record, options: options, revision: revision, progress: progress.handle)
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        emit(json ? Render.json(ReconcileDocument(report, declaration: declaration)) : Render.reconcile(report, changes: progress.notYetShown(report.changes)))
+        try finish(report)
+    }
+
+    /// After a reconcile: the problems on stderr, and the exit code (``ExitStatus``).
+    static func finish(_ report: Keeper.ReconcileReport) throws {
         Problems.report(report)
-        if !report.inSync || report.unreachable != nil { throw ExitCode.failure }
+        if let unreachable = report.unreachable {
+            if Problems.json { Problems.errorDocument(ErrorJSON(unreachable)) }
+            throw ExitStatus.failure
+        }
+        if !report.succeeded { throw ExitStatus.notInSync }
+    }
+
+    /// `add` or `remove` under --json: one document, the declaration's change and the
+    /// reconcile (unless --no-apply).
+    static func declared(_ keeper: Keeper, _ record: GatewayRecord, revision: Int64?, apply: Bool) async throws {
+        let declaration = try revision.map { try changes(of: $0, keeper.registry, gatewayID: record.id) } ?? []
+        if apply {
+            try await Self.apply(keeper, record, options: Planner.Options(), revision: revision, json: true, declaration: declaration)
+        } else {
+            emit(Render.json(ReconcileDocument(gateway: record, revision: revision, declaration: declaration)))
+        }
+    }
+
+    /// What revision `revision` changed, as the registry recorded it.
+    static func changes(of revision: Int64, _ registry: Registry, gatewayID: Int64) throws -> [Change] {
+        try registry.history(limit: 20, gatewayID: gatewayID).first { $0.number == revision }?.changes ?? []
+    }
+
+    /// A plan (`plan`, `reconcile --dry-run`): text or the JSON document; with `exitCode`,
+    /// exit 2 when anything would change.
+    static func show(_ report: Keeper.PlanReport, json: Bool, exitCode: Bool) throws {
+        emit(json ? Render.json(ReconcileDocument(plan: report)) : Render.plan(report))
+        Problems.warn(ignored: report.ignored, on: report.gateway.friendlyName)
+        if exitCode && !(report.plan.isInSync && report.declarationChanges.isEmpty) { throw ExitStatus.changesPending }
     }
 }
 
@@ -261,13 +317,13 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures(verbose: false) {
+        try await reportingFailures(verbose: false, json: output.json) {
             let registry = try registry.openExisting()
             // Without --gateway, every gateway's revisions.
             let reference = try gateway.reference()
             let gatewayID = reference == .any ? nil : try registry.gateway(reference).id
             let revisions = try registry.history(limit: limit, gatewayID: gatewayID)
-            emit(output.json ? Render.json(revisions.map(RevisionJSON.init)) : Render.history(revisions))
+            emit(output.json ? Render.json(HistoryDocument(revisions)) : Render.history(revisions))
         }
     }
 }
@@ -296,16 +352,29 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputArguments
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
-            let (newRevision, report) = try await keeper.rollback(to: revision, apply: !noApply)
-            if let report {
-                emit(output.json ? Render.json(ReconcileJSON(report)) : "revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report))
-                Problems.report(report)
-                if !report.succeeded { throw ExitCode.failure }
-            } else {
-                emit(output.json ? Render.json(["revision": newRevision]) : "revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
+            let progress = ProgressOutput.standard(json: output.json)
+            let rolledBack: (revision: Int64, report: Keeper.ReconcileReport?)
+            do {
+                rolledBack = try await keeper.rollback(to: revision, apply: !noApply, progress: progress.handle)
+            } catch {
+                progress.finish()
+                throw error
             }
+            progress.finish()
+            let newRevision = rolledBack.revision
+            if output.json {
+                guard let gatewayID = try keeper.registry.revisionGateway(newRevision), let record = try keeper.registry.gateway(id: gatewayID) else { return }
+                let declaration = try Reconcile.changes(of: newRevision, keeper.registry, gatewayID: gatewayID)
+                emit(Render.json(rolledBack.report.map { ReconcileDocument($0, declaration: declaration) }
+                    ?? ReconcileDocument(gateway: record, revision: newRevision, declaration: declaration)))
+            } else if let report = rolledBack.report {
+                emit("revision \(newRevision): declaration restored to revision \(revision)\n" + Render.reconcile(report, changes: progress.notYetShown(report.changes)))
+            } else {
+                emit("revision \(newRevision): declaration restored to revision \(revision); apply it with `portkeeper reconcile`")
+            }
+            if let report = rolledBack.report { try Reconcile.finish(report) }
         }
     }
 }

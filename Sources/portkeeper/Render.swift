@@ -4,13 +4,6 @@ import IGDProtocol
 
 /// Text and JSON renderings of library values. The library never prints.
 enum Render {
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     static func gateway(_ gateway: Gateway) -> String {
         var lines = ["\(gateway.friendlyName.isEmpty ? "(unnamed gateway)" : gateway.friendlyName)"]
         func row(_ label: String, _ value: String) { lines.append("  " + pad(label, 14) + value) }
@@ -80,78 +73,5 @@ enum Render {
     /// Control characters from a gateway are shown escaped, never sent to the terminal.
     static func printable(_ text: String) -> String {
         String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
-    }
-}
-
-struct GatewayJSON: Encodable {
-    var udn, friendlyName, manufacturer, modelName, modelNumber, location, serviceType, controlURL, serviceChoice: String
-    var externalIP: String?
-    var addressClass: String?
-    var doubleNAT: Bool?
-    var doubleNATExplanation: String?
-    var connectionStatus: String?
-    var uptime: UInt32?
-
-    init(_ g: Gateway) {
-        udn = g.udn
-        friendlyName = g.friendlyName
-        manufacturer = g.manufacturer
-        modelName = g.modelName
-        modelNumber = g.modelNumber
-        location = g.descriptionURL.description
-        serviceType = g.service.type.rawValue
-        controlURL = g.service.controlURL.description
-        serviceChoice = g.choiceReason
-        externalIP = g.externalAddress?.reported
-        addressClass = g.externalAddress?.addressClass.rawValue
-        doubleNAT = g.externalAddress?.isDoubleNAT
-        doubleNATExplanation = g.externalAddress?.doubleNATExplanation
-        connectionStatus = g.status?.connectionStatus
-        uptime = g.status?.uptime
-    }
-}
-
-struct StatusJSON: Encodable {
-    var udn, friendlyName: String
-    var externalIP: String?
-    var addressClass: String?
-    var doubleNAT: Bool?
-    var doubleNATExplanation: String?
-    var connectionStatus: String?
-    var lastConnectionError: String?
-    var uptime: UInt32?
-
-    init(_ g: Gateway) {
-        udn = g.udn
-        friendlyName = g.friendlyName
-        externalIP = g.externalAddress?.reported
-        addressClass = g.externalAddress?.addressClass.rawValue
-        doubleNAT = g.externalAddress?.isDoubleNAT
-        doubleNATExplanation = g.externalAddress?.doubleNATExplanation
-        connectionStatus = g.status?.connectionStatus
-        lastConnectionError = g.status?.lastConnectionError
-        uptime = g.status?.uptime
-    }
-}
-
-struct MappingJSON: Encodable {
-    var remoteHost: String
-    var externalPort: UInt16
-    var `protocol`: String
-    var internalClient: String
-    var internalPort: UInt16
-    var enabled: Bool
-    var description: String
-    var leaseDuration: UInt32
-
-    init(_ e: PortMappingEntry) {
-        remoteHost = e.remoteHost
-        externalPort = e.externalPort
-        self.protocol = e.protocol.rawValue
-        internalClient = e.internalClient
-        internalPort = e.internalPort
-        enabled = e.enabled
-        description = e.description
-        leaseDuration = e.leaseDuration
     }
 }

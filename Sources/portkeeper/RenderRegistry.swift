@@ -47,8 +47,10 @@ extension Render {
         return lines.joined(separator: "\n")
     }
 
-    static func reconcile(_ report: Keeper.ReconcileReport) -> String {
-        var lines = report.changes.map { "  " + change($0) }
+    /// What a reconcile did; `changes`: those of its changes not shown already while it
+    /// worked (all of them unless given).
+    static func reconcile(_ report: Keeper.ReconcileReport, changes: [Change]? = nil) -> String {
+        var lines = (changes ?? report.changes).map { "  " + change($0) }
         for conflict in report.remaining.conflicts {
             lines.append("  conflict      \(conflict.declared.key) held by \(entry(conflict.holder)); replace it with --force")
         }
@@ -71,132 +73,5 @@ extension Render {
             (["\(revision.number)  \(revision.time.formatted(.iso8601))  \(revision.actor.rawValue)  \(revision.command)"]
                 + revision.changes.map { "    " + change($0) }).joined(separator: "\n")
         }.joined(separator: "\n")
-    }
-}
-
-struct ChangeJSON: Encodable {
-    var kind: String
-    var key: String?
-    var detail: String
-    init(_ change: Change) {
-        kind = change.kind.rawValue
-        key = change.key?.description
-        detail = change.detail
-    }
-}
-
-struct DeclaredJSON: Encodable {
-    var gateway: String
-    var `protocol`: String
-    var externalPort: UInt16
-    var remoteHost: String
-    var internalClient: String
-    var internalPort: UInt16
-    var description: String
-    var leaseDuration: UInt32
-    var enabled: Bool
-    init(_ m: DeclaredMapping, gateway g: GatewayRecord) {
-        gateway = g.udn
-        self.protocol = m.key.protocol.rawValue
-        externalPort = m.key.externalPort
-        remoteHost = m.key.remoteHost
-        internalClient = m.client == .thisHost ? "this-host" : m.client.description
-        internalPort = m.internalPort
-        description = m.description
-        leaseDuration = m.leaseDuration
-        enabled = m.enabled
-    }
-}
-
-struct GatewayRecordJSON: Encodable {
-    var udn, friendlyName, manufacturer, modelName, descriptionURL, serviceType, controlURL, serviceChoice: String
-    var externalIP: String?
-    var permanentLeasesOnly: Bool
-    var descriptionLimit: Int?
-    var listOfPortMappingsWorks: Bool?
-    var firstSeen, lastSeen: String
-    init(_ g: GatewayRecord) {
-        udn = g.udn
-        friendlyName = g.friendlyName
-        manufacturer = g.manufacturer
-        modelName = g.modelName
-        descriptionURL = g.descriptionURL.description
-        serviceType = g.serviceType.rawValue
-        controlURL = g.controlURL.description
-        serviceChoice = g.serviceChoice
-        externalIP = g.externalAddress
-        permanentLeasesOnly = g.permanentLeasesOnly
-        descriptionLimit = g.descriptionLimit
-        listOfPortMappingsWorks = g.listOfPortMappingsWorks
-        firstSeen = g.firstSeen.formatted(.iso8601)
-        lastSeen = g.lastSeen.formatted(.iso8601)
-    }
-}
-
-struct PlanJSON: Encodable {
-    struct Item: Encodable {
-        var key: String
-        var entry: MappingJSON?
-        var current: MappingJSON?
-        var detail: String?
-    }
-    var gateway: String
-    var inSync: Bool
-    var add: [Item]
-    var update: [Item]
-    var delete: [Item]
-    var conflicts: [Item]
-    var foreign: [MappingJSON]
-    var found: [ChangeJSON]
-    /// What the file would change in the declaration (`plan -f`); empty otherwise.
-    var declaration: [ChangeJSON]
-    init(_ report: Keeper.PlanReport) {
-        let plan = report.plan
-        gateway = report.gateway.udn
-        inSync = plan.isInSync
-        add = plan.adds.map { Item(key: $0.declared.key.description, entry: MappingJSON($0.entry)) }
-        update = plan.updates.map { Item(key: $0.declared.key.description, entry: MappingJSON($0.entry), current: MappingJSON($0.current), detail: $0.differences.joined(separator: ", ")) }
-        delete = plan.deletes.map { Item(key: MappingKey($0.current).description, current: MappingJSON($0.current), detail: $0.reason.rawValue) }
-            + plan.replacements.map { Item(key: $0.declared.key.description, entry: MappingJSON($0.entry), current: MappingJSON($0.holder), detail: "replaced (--force)") }
-        conflicts = plan.conflicts.map { Item(key: $0.declared.key.description, entry: MappingJSON($0.entry), current: MappingJSON($0.holder), detail: "held by \($0.holder.internalClient)") }
-        foreign = plan.foreign.map(MappingJSON.init)
-        found = report.found.map(ChangeJSON.init)
-        declaration = report.declarationChanges.map(ChangeJSON.init)
-    }
-}
-
-struct ReconcileJSON: Encodable {
-    var gateway: String
-    var revision: Int64?
-    var inSync: Bool
-    var changes: [ChangeJSON]
-    /// Why nothing more was sent to the gateway, when it stopped answering.
-    var stoppedAnswering: String?
-    /// The operations not sent because of that ("8080/tcp").
-    var notSent: [String]?
-    init(_ report: Keeper.ReconcileReport) {
-        gateway = report.gateway.udn
-        revision = report.revision
-        inSync = report.inSync
-        changes = report.changes.map(ChangeJSON.init)
-        stoppedAnswering = report.unreachable?.description
-        notSent = report.unreachable == nil ? nil : report.notSent.map(\.description)
-    }
-}
-
-struct RevisionJSON: Encodable {
-    var revision: Int64
-    var time: String
-    var actor: String
-    var command: String
-    var summary: String
-    var changes: [ChangeJSON]
-    init(_ r: RevisionRecord) {
-        revision = r.number
-        time = r.time.formatted(.iso8601)
-        actor = r.actor.rawValue
-        command = r.command
-        summary = r.summary
-        changes = r.changes.map(ChangeJSON.init)
     }
 }

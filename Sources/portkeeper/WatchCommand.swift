@@ -12,7 +12,8 @@ struct WatchCommand: AsyncParsableCommand {
         discussion: """
             Checks every --interval seconds (with jitter), at once when the gateway announces a \
             restart or a move over SSDP, and when a lease is half gone. Each change is a revision \
-            with actor `watch`. Logs one line per event on stderr.
+            with actor `watch`. Logs one line per event on stderr; with --json, writes one JSON \
+            object per event line on stdout instead (schemas/watch-event.schema.json).
 
             Under systemd (Type=notify) it says READY=1 after its first check, the last event as \
             STATUS=, WATCHDOG=1 at half the unit's WatchdogSec=, and STOPPING=1 on SIGTERM.
@@ -29,13 +30,14 @@ struct WatchCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
+    @OptionGroup var output: OutputArguments
 
     func validate() throws {
         guard (0.05...86_400).contains(interval) else { throw ValidationError("--interval must be between 0.05 and 86400 seconds") }
     }
 
     func run() async throws {
-        try await reportingFailures(verbose: discovery.verbose, defaultLevel: .info) {
+        try await reportingFailures(verbose: discovery.verbose, json: output.json, defaultLevel: .info) {
             let stop = StopRequest()
             let service = ServiceNotifier(environment: ProcessInfo.processInfo.environment)
             // Signals become a stop request honoured between operations.
@@ -62,8 +64,14 @@ struct WatchCommand: AsyncParsableCommand {
                 Task { while !Task.isCancelled { service.watchdog(); try? await Task.sleep(for: interval / 2) } }
             }
             defer { keepAlive?.cancel() }
+            let json = output.json
+            let level = logLevel(verbose: discovery.verbose, defaultLevel: .info)
             try await watcher.run(stop: stop) { event in
-                WatchLog.log(event, to: logger)
+                if json {
+                    if let line = WatchLog.json(for: event, atLeast: level) { emit(line) }
+                } else {
+                    WatchLog.log(event, to: logger)
+                }
                 progress.record(event)
             }
         }

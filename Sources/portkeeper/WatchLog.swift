@@ -1,3 +1,4 @@
+import Foundation
 import IGDProtocol
 import Logging
 import PortKeeper
@@ -65,6 +66,14 @@ enum WatchLog {
         }
     }
 
+    /// The event as one line of JSON (`watch --json`), or nil when its level is below `least`
+    /// (as the log would leave it out).
+    static func json(for event: WatchEvent, atLeast least: Logger.Level, now: Date = Date()) -> String? {
+        let (level, message) = line(for: event)
+        guard level >= least else { return nil }
+        return Render.jsonLine(WatchEventDocument(event, level: level, message: message, time: now))
+    }
+
     static func plural(_ count: Int, _ noun: String) -> String {
         count == 1 ? noun : noun + "s"
     }
@@ -73,5 +82,78 @@ enum WatchLog {
     static func oneLine(_ error: any Error) -> String {
         let text = ErrorRendering.line(error, doing: "checking the gateway")
         return text.replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// One event of `watch --json`: its name, level and the log line's words, with the values a
+/// program may want without parsing them (null where the event has none).
+struct WatchEventDocument: Encodable {
+    var formatVersion = jsonFormatVersion
+    var time: String
+    var level: String
+    var event: String
+    var message: String
+    @Null var friendlyName: String?
+    @Null var udn: String?
+    @Null var count: Int?
+    @Null var revision: Int64?
+    /// Seconds: the check interval (started, not-listening) or the wait before the next look (retrying).
+    @Null var seconds: Double?
+    @Null var error: ErrorJSON?
+
+    init(_ event: WatchEvent, level: Logger.Level, message: String, time: Date) {
+        self.time = time.formatted(.iso8601)
+        self.level = level.rawValue
+        self.message = message
+        self.event = Self.name(event)
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        switch event {
+        case let .started(gateway, udn, declared, interval):
+            friendlyName = gateway; self.udn = udn; count = declared; self.seconds = seconds(interval)
+        case let .notListening(error, interval):
+            self.error = ErrorRendering.json(error, doing: "listening for announcements"); self.seconds = seconds(interval)
+        case .verified(let gateway), .notInSync(let gateway):
+            friendlyName = gateway
+        case let .restored(n, _, _, revision):
+            count = n; self.revision = revision
+        case .renewed(let n), .updated(let n), .deleted(let n), .operationsFailed(let n):
+            count = n
+        case .operationFailed(let error):
+            self.error = ErrorJSON(error)
+        case .ignored(_, let gateway):
+            friendlyName = gateway
+        case let .retrying(error, delay):
+            self.error = ErrorRendering.json(error, doing: "checking the gateway"); self.seconds = seconds(delay)
+        default:
+            break
+        }
+    }
+
+    /// The event's stable name, as in schemas/watch-event.schema.json.
+    static func name(_ event: WatchEvent) -> String {
+        switch event {
+        case .started: "started"
+        case .notListening: "not-listening"
+        case .announcedLeaving: "announced-leaving"
+        case .announcedRestart: "announced-restart"
+        case .announcedMove: "announced-move"
+        case .announcedReturn: "announced-return"
+        case .rebooted: "rebooted"
+        case .verified: "verified"
+        case .moved: "moved"
+        case .externalAddressChanged: "external-address-changed"
+        case .hostAddressChanged: "host-address-changed"
+        case .restored: "restored"
+        case .renewed: "renewed"
+        case .updated: "updated"
+        case .deleted: "deleted"
+        case .operationFailed: "operation-failed"
+        case .operationsFailed: "operations-failed"
+        case .ignored: "ignored"
+        case .notInSync: "not-in-sync"
+        case .away: "away"
+        case .retrying: "retrying"
+        case .stopped: "stopped"
+        }
     }
 }

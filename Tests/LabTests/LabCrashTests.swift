@@ -61,10 +61,10 @@ struct LabCrashTests {
             #expect(try await SQLiteShell.query(lab.registryPath, "SELECT count(*) FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%'") == "0")
             #expect(try await SQLiteShell.query(lab.registryPath, "PRAGMA integrity_check") == "ok")
 
-            let revisions = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1000"])).count
+            let revisions = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json", "--limit", "1000"])).count
             let again = try await lab.portkeeper(["reconcile"])
             #expect(again.status == 0, "\(again.stderr)")
-            #expect(try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1000"])).count == revisions,
+            #expect(try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json", "--limit", "1000"])).count == revisions,
                     "a reconcile with nothing to do made a revision")
             #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
             #expect(try await lab.upnpcList().count == Self.keys.count)

@@ -11,9 +11,9 @@ struct LabGatewayTests {
     @Test("discover finds the gateway", arguments: profiles)
     func discoverFindsGateway(profile: LabProfile) async throws {
         try await withLab(profile) { lab in
-            let found = try decode([DiscoveredGateway].self, try await lab.portkeeper(["discover", "--json"]))
+            let found = try decode([DiscoveredGateway].self, "gateways", try await lab.portkeeper(["discover", "--json"]))
             try #require(found.count == 1)
-            #expect(found[0].location == Lab.descriptionURL)
+            #expect(found[0].descriptionURL == Lab.descriptionURL)
             #expect(found[0].udn.hasPrefix("uuid:"))
             #expect(found[0].serviceType == (profile == .v2 ? "urn:schemas-upnp-org:service:WANIPConnection:2" : "urn:schemas-upnp-org:service:WANIPConnection:1"))
             #expect(found[0].controlURL == "http://\(Lab.lanGateway):\(Lab.httpPort)/ctl/IPConn")
@@ -46,7 +46,7 @@ struct LabGatewayTests {
             }
             let theirs = try await lab.upnpcList()
             #expect(theirs.count == 3)
-            let ours = try decode([ListedMapping].self, try await lab.portkeeper(["list", "--json"]))
+            let ours = try decode([ListedMapping].self, "mappings", try await lab.portkeeper(["list", "--json"]))
             #expect(ours.count == theirs.count)
             for entry in theirs {
                 let match = ours.first { $0.externalPort == entry.externalPort && $0.protocol == entry.proto }
@@ -104,7 +104,7 @@ struct LabGatewayTests {
             for (port, description, _) in descriptions {
                 try await lab.probe(["add", Lab.descriptionURL, "\(port)", "udp", Lab.lanClient, "\(port)", "0", description]).check()
             }
-            let listed = try decode([ListedMapping].self, try await lab.portkeeper(["list", "--json"]))
+            let listed = try decode([ListedMapping].self, "mappings", try await lab.portkeeper(["list", "--json"]))
             let theirs = try await lab.upnpcList()
             for (port, description, asUpnpcShows) in descriptions {
                 #expect(listed.first { $0.externalPort == port }?.description == description)

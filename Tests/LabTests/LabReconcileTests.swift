@@ -6,7 +6,7 @@ import Testing
 @Suite("Lab: reconcile", .serialized, labEnabled)
 struct LabReconcileTests {
     struct Revision: Decodable {
-        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        typealias Change = LabChange
         var revision: Int
         var command: String
         var actor: String
@@ -14,11 +14,12 @@ struct LabReconcileTests {
     }
 
     struct PlanOutput: Decodable {
-        struct Item: Decodable { var key: String }
-        var inSync: Bool
-        var add: [Item]
-        var delete: [Item]
+        struct Operation: Decodable { var kind: String; var status: String }
+        var dryRun: Bool
+        var inSync: Bool?
+        var operations: [Operation]
         var foreign: [ListedMapping]
+        var add: [Operation] { operations.filter { $0.kind == "add" } }
     }
 
     @Test("declare three, reconcile, reboot, restore, leave a foreign entry alone, prune it, roll back", arguments: LabGatewayTests.profiles)
@@ -45,10 +46,10 @@ struct LabReconcileTests {
             #expect(try await lab.connectFromOutside(port: 9001)?.contains("declared-and-kept") == true)
 
             // In sync now: another reconcile changes nothing and records no revision.
-            let before = try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count
+            let before = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"])).count
             let idle = try await lab.portkeeper(["reconcile"])
             #expect(idle.status == 0, "\(idle.stderr)")
-            #expect(try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count == before)
+            #expect(try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"])).count == before)
 
             // The router reboots and forgets everything.
             try await lab.reboot()
@@ -58,7 +59,8 @@ struct LabReconcileTests {
             #expect(plan.stdout.contains("3 to add"))
             let planJSON = try JSONDecoder().decode(PlanOutput.self, from: Data(try await lab.portkeeper(["plan", "--json"]).stdout.utf8))
             #expect(planJSON.add.count == 3)
-            #expect(!planJSON.inSync)
+            #expect(planJSON.dryRun && planJSON.operations.allSatisfy { $0.status == "planned" })
+            #expect(planJSON.inSync == false)
 
             let restore = try await lab.portkeeper(["reconcile"])
             #expect(restore.status == 0, "\(restore.stderr)")
@@ -77,7 +79,7 @@ struct LabReconcileTests {
             let pruned = try await lab.portkeeper(["reconcile", "--prune"])
             #expect(pruned.status == 0, "\(pruned.stderr)")
             #expect(try await lab.upnpcList().contains { $0.externalPort == 9100 } == false)
-            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
+            let history = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"]))
             let pruneRevision = try #require(history.first { $0.command.contains("--prune") })
             let rollback = try await lab.portkeeper(["rollback", String(pruneRevision.revision - 1)])
             #expect(rollback.status == 0, "\(rollback.stderr)")
@@ -86,7 +88,7 @@ struct LabReconcileTests {
             #expect(Set(restored.map(\.externalPort)) == [9001, 9002, 9003, 9100])
 
             // History tells all of it, newest first.
-            let told = try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
+            let told = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"]))
             let kinds = told.flatMap { $0.changes.map(\.kind) }
             for kind in ["declared", "added", "found-missing", "deleted", "rolled-back"] {
                 #expect(kinds.contains(kind), "history lacks \(kind)")
@@ -96,6 +98,29 @@ struct LabReconcileTests {
             #expect(told.contains { $0.changes.contains { $0.kind == "found-missing" && $0.detail.contains("rebooted") } })
             #expect(told.allSatisfy { $0.actor == "cli" })
             #expect(try await lab.portkeeper(["history"]).stdout.contains("found-missing"))
+        }
+    }
+
+    @Test("a port upnpc holds for another client: the reconcile exits 3 and says so on stderr; --force takes the port, exit 0")
+    func conflictExitsThree() async throws {
+        try await withLab(.v2) { lab in
+            try await lab.run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-e", "console", "-a", "192.168.77.50", "9100", "9100", "TCP"]).check()
+            let added = try await lab.portkeeper(["add", "9100/tcp", "--description", "mine"])
+            #expect(added.status == 3, "exit \(added.status): \(added.stderr)")
+            let lines = added.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(added.stderr)")
+            #expect(lines.first?.contains("9100/tcp on ") == true && lines.first?.contains("is held by another client, 192.168.77.50:9100 'console'") == true,
+                    "\(added.stderr)")
+
+            let again = try await lab.portkeeper(["reconcile", "--json"])
+            #expect(again.status == 3, "\(again.stderr)")
+            #expect(again.stdout.contains("\"inSync\" : false"), "\(again.stdout)")
+            #expect(try await lab.upnpcList().first { $0.externalPort == 9100 }?.internalClient == "192.168.77.50")
+
+            let forced = try await lab.portkeeper(["reconcile", "--force"])
+            #expect(forced.status == 0, "\(forced.stderr)")
+            let taken = try await lab.upnpcList().first { $0.externalPort == 9100 }
+            #expect(taken?.internalClient == Lab.lanClient && taken?.description == "mine", "\(String(describing: taken))")
         }
     }
 
@@ -125,7 +150,7 @@ struct LabReconcileTests {
             #expect(table.first { $0.externalPort == 9001 }?.internalClient == newAddress)
             #expect(table.first { $0.externalPort == 9002 }?.internalClient == Lab.lanClient)
             #expect(table.first { $0.externalPort == 9003 }?.internalClient == Lab.lanClient)
-            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            let history = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json", "--limit", "1"]))
             #expect(history.first?.changes.contains { $0.kind == "host-address-changed" } == true)
             #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
         }
@@ -140,7 +165,7 @@ struct LabReconcileTests {
             let plan = try await lab.portkeeper(["plan", "--exit-code"])
             #expect(plan.status == 0, "\(plan.stdout)")
             struct Gateway: Decodable { var descriptionLimit: Int? }
-            let gateways = try decode([Gateway].self, try await lab.portkeeper(["gateways", "--json"]))
+            let gateways = try decode([Gateway].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
             #expect(gateways.first?.descriptionLimit == 64)
             let kept = try await lab.upnpcList()
             // (upnpc prints what follows the 64 bytes in its own buffer, so compare the start.)

@@ -103,12 +103,33 @@ struct ListedMapping: Decodable, Equatable {
 struct DiscoveredGateway: Decodable {
     var udn: String
     var friendlyName: String
-    var location: String
+    var descriptionURL: String
     var serviceType: String
     var controlURL: String
     var externalIP: String?
     var doubleNAT: Bool?
     var connectionStatus: String?
+}
+
+/// A change as `history --json` prints it.
+struct LabChange: Decodable {
+    struct Key: Decodable, CustomStringConvertible {
+        var `protocol`: String
+        var externalPort: UInt16
+        var description: String { "\(externalPort)/\(`protocol`.lowercased())" }
+    }
+    var kind: String
+    var key: Key?
+    var summary: String
+    var detail: String { summary }
+}
+
+/// The list a --json document holds in `field` ("revisions", "gateways", "mappings").
+func decode<T: Decodable>(_ type: [T].Type, _ field: String, _ result: ProcessResult) throws -> [T] {
+    #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+    let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    let list = try JSONSerialization.data(withJSONObject: document?[field] ?? [Any]())
+    return try JSONDecoder().decode([T].self, from: list)
 }
 
 func decode<T: Decodable>(_ type: T.Type, _ result: ProcessResult) throws -> T {

@@ -6,7 +6,7 @@ import Testing
 @Suite("Lab: watch", .serialized, labEnabled)
 struct LabWatchTests {
     struct Revision: Decodable {
-        struct Change: Decodable { var kind: String; var key: String?; var detail: String }
+        typealias Change = LabChange
         var revision: Int
         var actor: String
         var changes: [Change]
@@ -43,7 +43,7 @@ struct LabWatchTests {
             #expect(log.stderr.contains("restored 3 mappings"))
             // A reboot it was told about is not an error.
             #expect(!log.stderr.contains("error:"), "\(log.stderr)")
-            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            let history = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json", "--limit", "1"]))
             #expect(history.first?.actor == "watch")
             #expect(history.first?.changes.contains { $0.kind == "found-missing" && $0.detail.contains("rebooted") } == true)
         }
@@ -64,10 +64,10 @@ struct LabWatchTests {
             #expect(back != nil)
             let log = await watch.stop()
             #expect(log.status == 0, "\(log.stderr)")
-            let history = try decode([Revision].self, try await lab.portkeeper(["history", "--json", "--limit", "1"]))
+            let history = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json", "--limit", "1"]))
             #expect(history.first?.actor == "watch")
-            #expect(history.first?.changes.contains { $0.kind == "added" && $0.key == "9002/udp" } == true)
-            #expect(history.first?.changes.contains { $0.kind == "found-missing" && $0.key == "9002/udp" } == true)
+            #expect(history.first?.changes.contains { $0.kind == "added" && $0.key?.description == "9002/udp" } == true)
+            #expect(history.first?.changes.contains { $0.kind == "found-missing" && $0.key?.description == "9002/udp" } == true)
         }
     }
 
@@ -107,10 +107,10 @@ struct LabWatchTests {
                 #expect(try await integrityCheck(lab.registryPath) == "ok")
                 #expect(try await unresolvedOperations(lab.registryPath) == 0)
             }
-            let before = try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count
+            let before = try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"])).count
             let reconcile = try await lab.portkeeper(["reconcile"])
             #expect(reconcile.status == 0)
-            #expect(try decode([Revision].self, try await lab.portkeeper(["history", "--json"])).count == before)
+            #expect(try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"])).count == before)
 
             // Stopped while it has work to do: what it did is journaled, and the rest is left
             // to the next run, not half-done.
@@ -134,8 +134,8 @@ struct LabWatchTests {
             let watch = try startWatch(lab, interval: "60")
             #expect(try await watch.waitForLog("started: watching"))
             func renewals() async throws -> Int {
-                try decode([Revision].self, try await lab.portkeeper(["history", "--json"]))
-                    .filter { $0.actor == "watch" && $0.changes.contains { $0.kind == "renewed" && $0.key == "9001/tcp" } }.count
+                try decode([Revision].self, "revisions", try await lab.portkeeper(["history", "--json"]))
+                    .filter { $0.actor == "watch" && $0.changes.contains { $0.kind == "renewed" && $0.key?.description == "9001/tcp" } }.count
             }
             // At about 3 s and 6 s (half of 6 s each time); the next periodic check is 60 s away,
             // so two renewals within 30 s can only come from the lease timing.

@@ -12,8 +12,8 @@ import Testing
 /// way portkeeper checks it: parsed by the CLI's own commands (ArgumentParser and each
 /// command's `validate()`), then put through the same checks, in the same order, as the
 /// command's `run()` before it could reach a gateway, against a registry seeded like the
-/// end-to-end one. The refusal must render to one line saying what the table expects (exit 1,
-/// not a usage error) and leave the registry's bytes as they were.
+/// end-to-end one. The refusal must render to one line saying what the table expects, exit 64
+/// (a usage error), and leave the registry's bytes as they were.
 ///
 /// No process and no network: milliseconds a case. That `run()` really makes these checks,
 /// and that the one line reaches stderr, is what the end-to-end samples of each family prove
@@ -38,7 +38,8 @@ struct BadInputInProcessTests {
             #expect(message.contains(bad.expected), "\(bad.arguments): expected “\(bad.expected)” in: \(message)")
         case .portkeeper(let line, let exitCode)?:
             #expect(!bad.byArgumentParser, "\(bad.arguments): parsed, then refused by portkeeper: \(line)")
-            #expect(exitCode == 1, "\(bad.arguments): exit \(exitCode)")
+            // Every case is an input error: exit 64 (README, "Exit codes").
+            #expect(exitCode == 64, "\(bad.arguments): exit \(exitCode)")
             #expect(line.split(whereSeparator: \.isNewline).count == 1, "\(bad.arguments): more than one line: \(line)")
             #expect(line.contains(bad.expected), "\(bad.arguments): expected “\(bad.expected)” in: \(line)")
         }
@@ -90,7 +91,7 @@ struct BadInputInProcessTests {
             return nil
         } catch {
             // As reportingFailures renders it (a declaration file's InputError aside: none here).
-            let exitCode = (error as? RegistryError).map { registryExitCode($0.kind) } ?? .failure
+            let exitCode = ExitStatus.of(error)
             return .portkeeper(ErrorRendering.line(error, doing: arguments.first ?? "the command"), exitCode: exitCode.rawValue)
         }
     }

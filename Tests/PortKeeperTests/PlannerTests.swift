@@ -89,9 +89,13 @@ struct PlannerTests {
         let current = Self.entry(Self.web, client: "192.168.77.9")
         let moved = Planner.plan(declared: [Self.declared(Self.web)], actual: [current], owned: [Self.web], hostAddress: Self.host)
         let update = try #require(moved.updates.first)
-        #expect(Reconciliation.steps(moved, restoring: []) == [[.delete(current, .moved), .add(update.entry, .updated, foreign: false)]])
+        let steps = Reconciliation.steps(moved, restoring: [], table: [current])
+        #expect(steps.map(\.operations) == [[.delete(current, .moved), .add(update.entry, .updated, foreign: false)]])
+        // One operation as the user sees it: an update from what the gateway had to what is declared.
+        #expect(steps.map(\.planned) == [PlannedOperation(kind: .update, key: Self.web, before: MappingState(current), after: MappingState(update.entry),
+                                                          reason: update.differences.joined(separator: ", "))])
         let renamed = Planner.plan(declared: [Self.declared(Self.web, description: "x")], actual: [Self.entry(Self.web)], owned: [Self.web], hostAddress: Self.host)
-        #expect(Reconciliation.steps(renamed, restoring: []).map { $0.map { if case .delete = $0 { "delete" } else { "add" } } } == [["delete", "add"]])
+        #expect(Reconciliation.steps(renamed, restoring: [], table: []).map { $0.operations.map { if case .delete = $0 { "delete" } else { "add" } } } == [["delete", "add"]])
     }
 
     @Test func permanentLeasesOnlyAsksForLeaseZero() {

@@ -19,7 +19,8 @@ extension Keeper {
         for old in oldAddresses.sorted() {
             addressChanges.append(Change(.hostAddressChanged, nil, "this host's address changed from \(old) to \(host): mappings declared for this host move with it"))
             for entry in actual where !owned.contains(MappingKey(entry)) && entry.internalClient == old {
-                addressChanges.append(Change(.foundChanged, MappingKey(entry), "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is not portkeeper's and still points at this host's old address \(old)"))
+                addressChanges.append(Change(.foundChanged, MappingKey(entry), "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is not portkeeper's and still points at this host's old address \(old)",
+                                         after: MappingState(entry)))
             }
         }
         let now = Dictionary(actual.map { (MappingKey($0), $0) }, uniquingKeysWith: { first, _ in first })
@@ -30,11 +31,12 @@ extension Keeper {
             let key = MappingKey(entry)
             guard let current = now[key] else {
                 lost += 1
-                changes.append(Change(.foundMissing, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is gone from the gateway"))
+                changes.append(Change(.foundMissing, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' is gone from the gateway", before: MappingState(entry)))
                 continue
             }
             if current.internalClient != entry.internalClient || current.internalPort != entry.internalPort {
-                changes.append(Change(.foundChanged, key, "now → \(current.internalClient):\(current.internalPort) (was \(entry.internalClient):\(entry.internalPort))"))
+                changes.append(Change(.foundChanged, key, "now → \(current.internalClient):\(current.internalPort) (was \(entry.internalClient):\(entry.internalPort))",
+                                      before: MappingState(entry), after: MappingState(current)))
             }
         }
         if lost > 1 && lost == ours.count {

@@ -27,6 +27,10 @@ extension Keeper {
         public var failures: [(key: MappingKey, error: PortKeeperError)] = []
         /// Entries of the gateway's table that make no sense: ignored, never acted on.
         public var ignored: [InvalidPortMappingEntry] = []
+        /// What was found on the gateway that portkeeper did not do (also in ``changes``).
+        public var found: [Change] = []
+        /// What became of each planned operation, in the order sent (also in ``changes``).
+        public var operations: [OperationReport] = []
         /// Everything asked for was done.
         public var succeeded: Bool { inSync && unrestored.isEmpty && unreachable == nil }
     }

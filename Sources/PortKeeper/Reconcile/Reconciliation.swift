@@ -36,6 +36,8 @@ struct Reconciliation {
     let options: Planner.Options
     let foreignEntries: [PortMappingEntry]
     let shouldStop: @Sendable () -> Bool
+    /// Told each operation as it starts and ends (``ReconcileEvent``).
+    let progress: @Sendable (ReconcileEvent) -> Void
 
     // What was found.
     /// The table as read before acting (entries that make no sense kept apart in `ignored`).
@@ -64,6 +66,8 @@ struct Reconciliation {
     var unreachable: (any Error)?
     var notSent: [MappingKey] = []
     var stopped = false
+    /// What became of each planned operation, in order.
+    var operations: [OperationReport] = []
 
     var registry: Registry { keeper.registry }
     /// The revision the work is recorded in: the caller's, or the one ``begin(operations:)``
@@ -71,7 +75,8 @@ struct Reconciliation {
     var openRevision: Int64 { revision! }
 
     init(keeper: Keeper, reading: Reading, options: Planner.Options, revision: Int64?,
-         restoring foreignEntries: [PortMappingEntry], shouldStop: @escaping @Sendable () -> Bool) throws {
+         restoring foreignEntries: [PortMappingEntry], shouldStop: @escaping @Sendable () -> Bool,
+         progress: @escaping @Sendable (ReconcileEvent) -> Void = { _ in }) throws {
         self.keeper = keeper
         self.record = reading.record
         self.gateway = reading.gateway
@@ -79,6 +84,7 @@ struct Reconciliation {
         self.revision = revision
         self.foreignEntries = foreignEntries
         self.shouldStop = shouldStop
+        self.progress = progress
         actual = try reading.table?.entries ?? keeper.registry.lastObservation(gatewayID: reading.record.id) ?? []
         ignored = reading.table?.invalid ?? []
         believed = Dictionary(actual.map { (MappingKey($0), $0) }, uniquingKeysWith: { first, _ in first })
@@ -99,7 +105,7 @@ struct Reconciliation {
             return try recordInSync(plan)
         }
         try begin(operations: plan.changeCount + plan.updates.count + plan.renewals.count + restore.count)
-        try await act(Self.steps(plan, restoring: restore))
+        try await act(Self.steps(plan, restoring: restore, table: actual))
         if let unreachable { return try recordUnreachable(plan, unreachable) }
         let after = try await readBack()
         return try recordReadBack(plan, after: after)
@@ -126,18 +132,41 @@ struct Reconciliation {
                             permanentLeasesOnly: permanentOnly, descriptionLimit: record.descriptionLimit, options: options)
     }
 
+    /// One planned operation and what is sent for it.
+    struct Step {
+        var planned: PlannedOperation
+        var operations: [Operation]
+    }
+
     /// The steps of a plan, in the order they are sent: deletes first, so that a port freed
     /// is free before it is asked for again.
-    static func steps(_ plan: Plan, restoring restore: [PortMappingEntry]) -> [[Operation]] {
-        var steps: [[Operation]] = plan.deletes.map { [.delete($0.current, $0.reason == .pruned ? .pruned : .noLongerDeclared)] }
-        steps += plan.replacements.map { [.delete($0.holder, .replaced), .add($0.entry, .replaced, foreign: false)] }
+    static func steps(_ plan: Plan, restoring restore: [PortMappingEntry], table: [PortMappingEntry]) -> [Step] {
+        let current = Dictionary(table.map { (MappingKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        func step(_ kind: PlannedOperation.Kind, _ key: MappingKey, before: PortMappingEntry?, after: PortMappingEntry?, _ reason: String,
+                  _ operations: [Operation]) -> Step {
+            Step(planned: PlannedOperation(kind: kind, key: key, before: before.map(MappingState.init), after: after.map(MappingState.init), reason: reason),
+                 operations: operations)
+        }
+        var steps = plan.deletes.map { delete in
+            step(.delete, MappingKey(delete.current), before: delete.current, after: nil, delete.reason.rawValue,
+                 [.delete(delete.current, delete.reason == .pruned ? .pruned : .noLongerDeclared)])
+        }
+        steps += plan.replacements.map {
+            step(.replace, $0.declared.key, before: $0.holder, after: $0.entry, "held by another client (--force)",
+                 [.delete($0.holder, .replaced), .add($0.entry, .replaced, foreign: false)])
+        }
         // An update is a delete and an add: gateways refuse to move a mapping to another client
         // (718), and miniupnpd 2.3.1 answers an AddPortMapping over an existing entry with
         // success but keeps its old description and internal port.
-        steps += plan.updates.map { [.delete($0.current, .moved), .add($0.entry, .updated, foreign: false)] }
-        steps += plan.adds.map { [.add($0.entry, .added, foreign: false)] }
-        steps += plan.renewals.map { [.add($0.entry, .renewed, foreign: false)] }
-        steps += restore.map { [.add($0, .added, foreign: true)] }
+        steps += plan.updates.map {
+            step(.update, $0.declared.key, before: $0.current, after: $0.entry, $0.differences.joined(separator: ", "),
+                 [.delete($0.current, .moved), .add($0.entry, .updated, foreign: false)])
+        }
+        steps += plan.adds.map { step(.add, $0.declared.key, before: nil, after: $0.entry, "declared, missing", [.add($0.entry, .added, foreign: false)]) }
+        steps += plan.renewals.map {
+            step(.renew, $0.declared.key, before: current[$0.declared.key], after: $0.entry, "lease past half its length", [.add($0.entry, .renewed, foreign: false)])
+        }
+        steps += restore.map { step(.restore, MappingKey($0), before: nil, after: $0, "another program's entry, deleted since", [.add($0, .added, foreign: true)]) }
         return steps
     }
 
@@ -154,18 +183,37 @@ struct Reconciliation {
         }
     }
 
-    mutating func act(_ steps: [[Operation]]) async throws {
-        for step in steps {
-            if shouldStop() {
+    /// Sends each step in turn, telling ``progress`` as each starts and ends; a stop request
+    /// is honoured between steps (the rest are reported as not attempted).
+    mutating func act(_ steps: [Step]) async throws {
+        progress(.planned(steps.map(\.planned), found: found + resolved))
+        for (index, step) in steps.enumerated() {
+            if stopped || shouldStop() {
                 stopped = true
-                return
+                operations.append(OperationReport(operation: step.planned, status: .notAttempted))
+                continue
             }
-            for operation in step {
+            progress(.started(step.planned, index: index + 1, total: steps.count))
+            let (doneBefore, failuresBefore, notSentBefore) = (done.count, failures.count, notSent.count)
+            for operation in step.operations {
                 switch operation {
                 case .delete(let entry, let reason): try await delete(entry, reason: reason)
                 case .add(let entry, let kind, let foreign): try await add(entry, kind: kind, foreign: foreign)
                 }
             }
+            let changes = Array(done[doneBefore...])
+            let status: OperationReport.Status
+            if notSent.count > notSentBefore && !changes.contains(where: { $0.kind != .failed }) && failures.count == failuresBefore {
+                status = .notAttempted
+            } else if changes.contains(where: { $0.kind == .failed }) || failures.count > failuresBefore {
+                status = .failed
+            } else {
+                status = .done
+            }
+            let report = OperationReport(operation: step.planned, status: status, changes: changes,
+                                         error: failures.count > failuresBefore ? failures.last?.error : nil)
+            operations.append(report)
+            progress(.finished(report, index: index + 1, total: steps.count))
         }
     }
 
@@ -181,7 +229,8 @@ struct Reconciliation {
         guard unreachable == nil else {
             try registry.journalOutcome(id, .failed(Keeper.notSentReason))
             notSent.append(key)
-            done.append(Change(.failed, key, "\(action.rawValue) \(Keeper.notSentReason)"))
+            done.append(Change(.failed, key, "\(action.rawValue) \(Keeper.notSentReason)", before: before.map(MappingState.init),
+                               after: action == .add ? MappingState(entry) : nil))
             return nil
         }
         let (outcome, error) = await Self.outcome(of: action, entry, on: gateway)
@@ -205,11 +254,13 @@ struct Reconciliation {
             failures.removeLast()
             believed[key] = nil
             try registry.setOwned(key, gatewayID: record.id, revision: openRevision, owned: false)
-            done.append(Change(.deleted, key, "already gone from the gateway (it answered \(Failure.fault(UPnPError.noSuchEntryInArray))); no longer recorded as portkeeper's"))
+            done.append(Change(.deleted, key, "already gone from the gateway (it answered \(Failure.fault(UPnPError.noSuchEntryInArray))); no longer recorded as portkeeper's",
+                               before: MappingState(entry)))
             return
         }
-        done.append(outcome == .ok ? Change(.deleted, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' (\(reason.rawValue))")
-                                   : Change(.failed, key, "DeletePortMapping: \(Failure.outcome(outcome))"))
+        done.append(outcome == .ok ? Change(.deleted, key, "\(entry.internalClient):\(entry.internalPort) '\(entry.description)' (\(reason.rawValue))",
+                                            before: MappingState(entry))
+                                   : Change(.failed, key, "DeletePortMapping: \(Failure.outcome(outcome))", before: MappingState(entry)))
     }
 
     mutating func add(_ wanted: PortMappingEntry, kind: Change.Kind, foreign: Bool) async throws {
@@ -231,7 +282,8 @@ struct Reconciliation {
             entry.leaseDuration = 0
             guard let retried = try await perform(.add, entry, before: before) else { return }
             outcome = retried
-            done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(Failure.fault(code))); lease set to 0"))
+            done.append(Change(.updated, key, "the gateway accepts permanent leases only (\(Failure.fault(code))); lease set to 0",
+                               before: MappingState(wanted), after: MappingState(entry)))
         }
         if foreign && outcome == .ok {
             // Re-created for another program: still not portkeeper's.
@@ -239,8 +291,9 @@ struct Reconciliation {
         } else if foreign {
             unrestored.append((entry, Failure.outcome(outcome)))
         }
-        done.append(outcome == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + (foreign ? " (re-created for another program)" : ""))
-                                   : Change(.failed, key, "AddPortMapping: \(Failure.outcome(outcome))"))
+        done.append(outcome == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + (foreign ? " (re-created for another program)" : ""),
+                                            before: before.map(MappingState.init), after: MappingState(entry))
+                                   : Change(.failed, key, "AddPortMapping: \(Failure.outcome(outcome))", before: before.map(MappingState.init), after: MappingState(entry)))
     }
 
     // MARK: Read back and record
@@ -279,7 +332,7 @@ struct Reconciliation {
             context: .reconcileInterrupted)
         return Keeper.ReconcileReport(gateway: record, revision: revision, plan: plan, changes: changes, inSync: false, remaining: plan,
                                       unrestored: unrestored, nextRenewal: nil, stopped: stopped, unreachable: error,
-                                      notSent: notSent, failures: failures, ignored: ignored)
+                                      notSent: notSent, failures: failures, ignored: ignored, found: found + resolved, operations: operations)
     }
 
     func recordReadBack(_ plan: Plan, after table: PortMappingTable) throws -> Keeper.ReconcileReport {
@@ -292,7 +345,7 @@ struct Reconciliation {
         return Keeper.ReconcileReport(gateway: record, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
                                       remaining: remaining, unrestored: unrestored,
                                       nextRenewal: Keeper.nextRenewal(declared: declared, table: table.entries), stopped: stopped,
-                                      failures: failures, ignored: table.invalid)
+                                      failures: failures, ignored: table.invalid, found: found + resolved, operations: operations)
     }
 
     /// A description the gateway kept only the start of tells its limit: learned once, so

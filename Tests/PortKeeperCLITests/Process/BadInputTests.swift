@@ -205,7 +205,7 @@ struct BadInputTests {
             let adds = gateway.actionCount("AddPortMapping")
             let script = #"exec "$0" add 8080/tcp --description "$(printf '"# + printfBytes + #"')" --db "$1""#
             let result = try await PortKeeperCLI.runThroughShell(script, [registry.path], takingTurns: true)
-            expectOneLineRefusal(result, saying: "is not valid UTF-8")
+            expectOneLineRefusal(result, saying: "is not valid UTF-8", status: 64)
             #expect(registry.files() == before)
             #expect(gateway.actionCount("AddPortMapping") == adds)
         }
@@ -245,7 +245,7 @@ struct BadInputTests {
             #expect(renamed.stderr.isEmpty, "\(renamed.stderr)")
             let history = try await registry.history()
             #expect(history.count == revisions + 1)
-            #expect(history.first?.changes.contains { $0.kind == "redeclared" && $0.key == "9000/tcp" } == true, "\(history.first as Any)")
+            #expect(history.first?.changes.contains { $0.kind == "redeclared" && $0.key?.description == "9000/tcp" } == true, "\(history.first as Any)")
             let declared = try await registry.mappings()
             let mapping = try #require(declared.first { $0.externalPort == 9000 })
             #expect(mapping.description == "new words")

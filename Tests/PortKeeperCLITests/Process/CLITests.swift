@@ -23,15 +23,16 @@ struct CLITests {
         let result = try await portkeeper(["discover", "--location", gateway.descriptionURL, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         struct Found: Decodable {
-            var udn, friendlyName, location, serviceType, controlURL: String
+            var udn, friendlyName, descriptionURL, serviceType, controlURL: String
             var externalIP: String?
             var doubleNAT: Bool?
         }
-        let found = try JSONDecoder().decode([Found].self, from: Data(result.stdout.utf8))
+        struct Document: Decodable { var gateways: [Found] }
+        let found = try JSONDecoder().decode(Document.self, from: Data(result.stdout.utf8)).gateways
         try #require(found.count == 1)
         #expect(found[0].udn == "uuid:53563300-0101-0000-000ba233dcd7")
         #expect(found[0].friendlyName == "ADSL Modem-SV3")
-        #expect(found[0].location == gateway.descriptionURL)
+        #expect(found[0].descriptionURL == gateway.descriptionURL)
         #expect(found[0].serviceType == "urn:schemas-upnp-org:service:WANPPPConnection:1")
         #expect(found[0].controlURL == gateway.url("/UD/?9"))
         #expect(found[0].externalIP == "60.32.1.5")
@@ -73,7 +74,8 @@ struct CLITests {
             var remoteHost: String; var externalPort: UInt16; var `protocol`: String; var internalClient: String
             var internalPort: UInt16; var enabled: Bool; var description: String; var leaseDuration: UInt32
         }
-        let entries = try JSONDecoder().decode([Entry].self, from: Data(result.stdout.utf8))
+        struct Document: Decodable { var mappings: [Entry] }
+        let entries = try JSONDecoder().decode(Document.self, from: Data(result.stdout.utf8)).mappings
         #expect(entries == [Entry(remoteHost: "", externalPort: 80, protocol: "TCP", internalClient: "", internalPort: 80, enabled: false, description: "Webサーバ (HTTP)", leaseDuration: 0)])
         // Index 0, then index 1 answers HTTP 500 with an empty body: the list ended.
         #expect(gateway.actionCount("GetGenericPortMappingEntry") == 2)

@@ -67,7 +67,7 @@ struct ConcurrencyTests {
 
             // One of them did the work; the history says each mapping was added once.
             let added = try await registry.history().flatMap(\.changes).filter { $0.kind == "added" }
-            #expect(added.count == Self.keys.count, "\(added.map { $0.key ?? "" })")
+            #expect(added.count == Self.keys.count, "\(added.map { $0.key?.description ?? "" })")
             #expect(try await registry.integrityCheck() == "ok")
             #expect(try await registry.unresolvedOperations() == [])
             #expect(try await registry.portkeeper(["plan", "--exit-code"]).status == 0)

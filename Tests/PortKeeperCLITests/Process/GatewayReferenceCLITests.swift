@@ -18,7 +18,7 @@ struct GatewayReferenceCLITests {
             #expect(history.first?.summary.contains("9000/tcp") == true, "\(history.first?.summary ?? "")")
             // A URL no known gateway is at, for a command that reads the registry only: said so.
             let unknown = try await registry.portkeeper(["history", "--gateway", "http://127.0.0.9:1/desc.xml"])
-            expectOneLineRefusal(unknown, saying: "no known gateway was found at http://127.0.0.9:1/desc.xml; `portkeeper gateways` lists them")
+            expectOneLineRefusal(unknown, saying: "no known gateway was found at http://127.0.0.9:1/desc.xml; `portkeeper gateways` lists them", status: 64)
         }
     }
 }

@@ -24,7 +24,7 @@ struct HelpTests {
     @Test("the root help lists the exit codes and the environment variables")
     func rootHelp() async throws {
         let help = try await portkeeper(["--help"]).stdout
-        for code in ["0 ", "1 ", "2 ", "64", "65", "75", "78"] { #expect(help.contains("\n  \(code)"), "exit code \(code): \(help)") }
+        for code in ["0 ", "1 ", "2 ", "3 ", "64", "65", "75", "78"] { #expect(help.contains("\n  \(code)"), "exit code \(code): \(help)") }
         for variable in ["PORTKEEPER_DB", "PORTKEEPER_REQUEST_TIMEOUT", "PORTKEEPER_LOG_LEVEL", "NOTIFY_SOCKET"] {
             #expect(help.contains(variable), "\(variable): \(help)")
         }

@@ -11,12 +11,12 @@ struct OneLineErrorTests {
         text.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     }
 
-    @Test("A fault on add is named with what to try, on one line, and the exit is 1")
+    @Test("A fault on add is named with what to try, on one line, and the exit is 3 (done, not in sync)")
     func faultNamed() async throws {
         try await withSeededRegistry("fault718") { registry, gateway in
             gateway.injectFault(action: "AddPortMapping", code: 718)
             let result = try await registry.portkeeper(["add", "8080/tcp"])
-            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.status == 3, "\(result.stderr)")
             let lines = Self.lines(result.stderr)
             #expect(lines.count == 1, "\(result.stderr)")
             let line = try #require(lines.first)
@@ -33,7 +33,7 @@ struct OneLineErrorTests {
         try await withSeededRegistry("http500") { registry, gateway in
             gateway.injectReply(action: "AddPortMapping", reply: .text(500, "", contentType: "text/plain"), times: 1)
             let result = try await registry.portkeeper(["add", "8081/tcp"])
-            #expect(result.status == 1)
+            #expect(result.status == 3, "\(result.stderr)")
             for text in [result.stdout, result.stderr] {
                 #expect(!text.contains("unknown:"), "\(text)")
             }
@@ -54,15 +54,26 @@ struct OneLineErrorTests {
             gateway.injectReply(action: "AddPortMapping", reply: .hang)
             let result = try await registry.portkeeper(["reconcile", "--json", "--request-timeout", "5"])
             #expect(result.status == 1)
-            struct Report: Decodable { var inSync: Bool; var stoppedAnswering: String?; var notSent: [String]? }
+            struct Report: Decodable {
+                struct Failure: Decodable { var code: String; var message: String }
+                struct Operation: Decodable { struct Key: Decodable { var externalPort: UInt16 }; var key: Key; var status: String }
+                var inSync: Bool?
+                var stoppedAnswering: Failure?
+                var operations: [Operation]
+            }
             let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
-            #expect(!report.inSync)
-            #expect(report.notSent == ["7002/tcp", "7003/tcp"])
-            #expect(report.stoppedAnswering?.contains("did not answer AddPortMapping") == true)
+            #expect(report.inSync == false)
+            #expect(report.operations.map(\.key.externalPort) == [7001, 7002, 7003])
+            #expect(report.operations.map(\.status) == ["failed", "not-attempted", "not-attempted"])
+            #expect(report.stoppedAnswering?.message.contains("did not answer AddPortMapping") == true)
+            // Under --json the failure is one line of JSON on stderr.
             let lines = Self.lines(result.stderr)
             #expect(lines.count == 1, "\(result.stderr)")
-            #expect(lines.first?.contains("did not answer AddPortMapping within") == true, "\(result.stderr)")
-            #expect(lines.first?.contains("2 operations were not sent") == true, "\(result.stderr)")
+            struct ErrorLine: Decodable { var formatVersion: Int; var error: Report.Failure }
+            let error = try JSONDecoder().decode(ErrorLine.self, from: Data((lines.first ?? "").utf8)).error
+            #expect(error.code == "gateway-timeout" || error.code == "deadline", "\(error.code)")
+            #expect(error.message.contains("did not answer AddPortMapping within"), "\(result.stderr)")
+            #expect(error.message.contains("2 operations were not sent"), "\(result.stderr)")
             #expect(gateway.actionCount("AddPortMapping") == 1)
             let outcomes = try await SQLiteShell.query(registry.path, "SELECT external_port || ' ' || outcome FROM operation ORDER BY id")
                 .split(separator: "\n").map(String.init)
@@ -113,13 +124,18 @@ struct OneLineErrorTests {
             let result = try await registry.portkeeper(["list", "--json", "--gateway", gateway.descriptionURL])
             #expect(result.status == 0, "\(result.stderr)")
             struct Entry: Decodable { var externalPort: UInt16 }
-            let entries = try JSONDecoder().decode([Entry].self, from: Data(result.stdout.utf8))
-            #expect(entries.map(\.externalPort) == [8001])
-            let lines = Self.lines(result.stderr)
-            #expect(lines.count == 2, "\(result.stderr)")
+            struct Listed: Decodable { var mappings: [Entry]; var ignored: [String] }
+            let listed = try JSONDecoder().decode(Listed.self, from: Data(result.stdout.utf8))
+            #expect(listed.mappings.map(\.externalPort) == [8001])
+            // Under --json the entries ignored are in the document, and stderr stays empty.
+            #expect(result.stderr.isEmpty, "\(result.stderr)")
+            #expect(listed.ignored.count == 2)
+            #expect(listed.ignored.first?.contains("8002/TCP → x.y:80 'odd'") == true, "\(listed.ignored)")
+            #expect(listed.ignored.last?.contains("internal client '198.51.100.2&amp;' is not an IPv4 address") == true, "\(listed.ignored)")
+            let text = try await registry.portkeeper(["list", "--gateway", gateway.descriptionURL])
+            let lines = Self.lines(text.stderr)
+            #expect(lines.count == 2, "\(text.stderr)")
             #expect(lines.allSatisfy { $0.hasPrefix("portkeeper: warning: ") && $0.contains("ignored") })
-            #expect(lines.first?.contains("8002/TCP → x.y:80 'odd'") == true, "\(result.stderr)")
-            #expect(lines.last?.contains("internal client '198.51.100.2&amp;' is not an IPv4 address") == true, "\(result.stderr)")
 
             // Declared on a port such an entry holds: added over it, never named as a conflict.
             try await registry.portkeeper(["add", "8002/tcp", "--no-apply"]).check()

@@ -23,6 +23,7 @@ struct RouterFamilyCLITests {
     }
 
     struct StoredGateway: Decodable { var udn, serviceType, controlURL, descriptionURL: String }
+    struct Stored: Decodable { var gateways: [StoredGateway] }
 
     @Test("add applies and list shows the mapping; the registry stores and reuses the advertised type",
           arguments: ["livebox", "hg531"])
@@ -36,7 +37,7 @@ struct RouterFamilyCLITests {
         #expect(added.status == 0, "\(added.stderr)")
         #expect(gateway.mappings.map(\.externalPort) == [8080])
 
-        let stored = try JSONDecoder().decode([StoredGateway].self, from: Data(try await portkeeper(["gateways", "--json"]).stdout.utf8))
+        let stored = try JSONDecoder().decode(Stored.self, from: Data(try await portkeeper(["gateways", "--json"]).stdout.utf8)).gateways
         #expect(stored.map(\.serviceType) == [profile.serviceType])
         #expect(stored.map(\.udn) == [profile.udn])
 
@@ -68,7 +69,7 @@ struct RouterFamilyCLITests {
             let result = try await portkeeper(["add", "9000/tcp", "--no-apply", "--gateway", gateway.descriptionURL])
             #expect(result.status == 0, "\(result.stderr)")
         }
-        let stored = try JSONDecoder().decode([StoredGateway].self, from: Data(try await portkeeper(["gateways", "--json"]).stdout.utf8))
+        let stored = try JSONDecoder().decode(Stored.self, from: Data(try await portkeeper(["gateways", "--json"]).stdout.utf8)).gateways
         #expect(stored.map(\.udn) == ["uuid:no-udn-127.0.0.1", "uuid:no-udn-127.0.0.2"])
         #expect(stored.map(\.descriptionURL) == [first.descriptionURL, second.descriptionURL])
         // Each is addressable by its derived identity.

@@ -40,12 +40,13 @@ func expectRefusal(_ arguments: [String], on registry: ScratchRegistry, saying e
 
     #expect(registry.files() == before, "the registry's files changed", sourceLocation: sourceLocation)
     if byArgumentParser {
-        #expect(result.status != 0, sourceLocation: sourceLocation)
+        #expect(result.status == 64, "exit \(result.status)", sourceLocation: sourceLocation)
         let first = result.stderr.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         #expect(first?.contains(expected) == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
         #expect(first?.hasPrefix("Error:") == true, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
     } else {
-        expectOneLineRefusal(result, saying: expected, arguments, sourceLocation: sourceLocation)
+        // Every refusal of the bad-input table is a usage error (README, "Exit codes").
+        expectOneLineRefusal(result, saying: expected, arguments, status: 64, sourceLocation: sourceLocation)
     }
     #expect(try await registry.portkeeper(["mappings", "--json"], takingTurns: true).stdout == mappings.stdout, sourceLocation: sourceLocation)
     #expect(try await registry.portkeeper(["history", "--json"], takingTurns: true).stdout == history.stdout, sourceLocation: sourceLocation)
@@ -58,7 +59,9 @@ func expectOneLineRefusal(_ result: ProcessResult, saying expected: String, _ ar
     let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     #expect(result.status == status, "\(arguments): exit \(result.status), stderr: \(result.stderr)", sourceLocation: sourceLocation)
     #expect(lines.count == 1, "\(arguments): stderr is not one line: \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(lines.first?.hasPrefix("portkeeper: error: ") == true, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
+    // Under --json the one line is an error document (schemas/error.schema.json).
+    let prefix = arguments.contains("--json") ? #"{"error":{"code":"# : "portkeeper: error: "
+    #expect(lines.first?.hasPrefix(prefix) == true, "\(arguments): \(result.stderr)", sourceLocation: sourceLocation)
     #expect(lines.first?.contains(expected) == true, "\(arguments): expected “\(expected)” in: \(result.stderr)", sourceLocation: sourceLocation)
 }
 

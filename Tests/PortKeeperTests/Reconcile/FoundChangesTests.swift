@@ -47,7 +47,7 @@ struct FoundChangesTests {
         defer { bench.remove() }
         let found = try Self.found(bench, actual: [observed[0]])
         #expect(found == [Change(.foundMissing, MappingKey(protocol: .tcp, externalPort: 7002),
-                                 "\(observed[1].internalClient):7002 'm7002' is gone from the gateway")])
+                                 "\(observed[1].internalClient):7002 'm7002' is gone from the gateway", before: MappingState(observed[1]))])
     }
 
     @Test("All of its entries gone: each found missing, after one line saying the gateway probably rebooted")
@@ -69,7 +69,8 @@ struct FoundChangesTests {
         moved.internalPort = 8001
         let found = try Self.found(bench, actual: [moved, observed[1]])
         #expect(found == [Change(.foundChanged, MappingKey(protocol: .tcp, externalPort: 7001),
-                                 "now → 192.168.1.99:8001 (was \(observed[0].internalClient):7001)")])
+                                 "now → 192.168.1.99:8001 (was \(observed[0].internalClient):7001)",
+                                 before: MappingState(observed[0]), after: MappingState(moved))])
     }
 
     @Test("This host's address changed: said once, and another program's entry still at the old address is named")
