@@ -17,6 +17,9 @@ public enum FakeHTTPReply: Sendable {
     /// These bytes in pieces of `chunkSize`, pausing `interval` between pieces, then close.
     case slow(bytes: [UInt8], chunkSize: Int, interval: Duration)
 
+    /// Exactly these bytes once `gate` is opened, then the connection is closed.
+    case held([UInt8], until: FakeGate)
+
     /// No answer at all: the connection stays open until the client closes it or the server
     /// shuts down.
     case hang

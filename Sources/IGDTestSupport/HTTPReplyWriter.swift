@@ -28,6 +28,10 @@ struct HTTPReplyWriter {
             case .slow(let bytes, let chunkSize, let interval):
                 try await writeSlowly(bytes, chunkSize: chunkSize, interval: interval)
                 return false
+            case .held(let bytes, let gate):
+                await gate.wait()
+                try await send(bytes)
+                return false
             case .hang:
                 await reader.drainUntilClosed()
                 return false

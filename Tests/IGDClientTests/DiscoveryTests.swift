@@ -280,7 +280,9 @@ extension AgainstFakes {
                 // On a loaded machine the flood can starve the reader, so fewer may be read; never more.
                 #expect(devices.count <= 5)
                 #expect(Set(devices.map(\.udn)).count == devices.count)
-                #expect(elapsed < .seconds(10))
+                // Ended at all: the stream of replies never ends by itself, only the window ends it.
+                // No tighter bound: a busy machine fires timers late.
+                #expect(elapsed < .seconds(30))
             }
         }
 

@@ -16,7 +16,9 @@ struct GatewayBehaviourTests {
         options.localInterfaces = [SearchInterface(name: "lo", address: IPv4Address(127, 0, 0, 1))]
         options.targetHost = "127.0.0.1"
         options.targetPort = port
-        options.window = .seconds(1)
+        // Port 9 (discard) is where nobody answers: a search there must find nothing, and soon.
+        // Elsewhere a fake answers, and the search returns shortly after its answer.
+        options.window = port == 9 ? .seconds(1) : .seconds(10)
         return options
     }
 
@@ -26,7 +28,7 @@ struct GatewayBehaviourTests {
         let (registry, scratch) = try temporaryRegistry("gb")
         defer { scratch.remove() }
         do {
-            let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: 9), command: "test")
+            let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: 9), command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)
             let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web", leaseDuration: 3600)
             let revision = try keeper.declare(web, gatewayID: record.id)
@@ -56,7 +58,7 @@ struct GatewayBehaviourTests {
         let (registry, scratch) = try temporaryRegistry("gb")
         defer { scratch.remove() }
         let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
-        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test")
+        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test")
         let record = try await keeper.gateway(before.descriptionURL)
         let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web")
         _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
@@ -68,7 +70,7 @@ struct GatewayBehaviourTests {
         let after = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
         do {
             #expect(after.descriptionURL != oldURL)
-            let moved = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "test reconcile")
+            let moved = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "test reconcile")
             let report = try await moved.reconcile(try #require(try registry.gateway(id: record.id)), options: Planner.Options())
             #expect(report.inSync)
             #expect(after.mappings.map(\.externalPort) == [8080])

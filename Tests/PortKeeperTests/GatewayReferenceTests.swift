@@ -45,7 +45,7 @@ struct GatewayReferenceTests {
         let (registry, scratch) = try temporaryRegistry("reference-unknown")
         defer { scratch.remove() }
         do {
-            let keeper = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: gateway.ssdpPort ?? 0), command: "test")
+            let keeper = Keeper(registry: registry, client: roomyClient(), discovery: GatewayBehaviourTests.loopbackDiscovery(port: gateway.ssdpPort ?? 0), command: "test")
             // Its own UDN: a search would find it.
             for reference in [gateway.profile.udn, "uuid:", "Some Router"] {
                 let recorded = await #expect(throws: RegistryError.self) { try await keeper.gateway(reference) }

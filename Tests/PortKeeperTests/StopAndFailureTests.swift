@@ -23,7 +23,7 @@ struct StopAndFailureTests {
         let (registry, scratch) = try temporaryRegistry("stop")
         defer { scratch.remove() }
         do {
-            let setup = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "test add")
+            let setup = Keeper(registry: registry, client: roomyClient(), discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "test add")
             let record = try await setup.gateway(gateway.descriptionURL)
             try Self.declare(setup, [7001, 7002, 7003], gatewayID: record.id)
             // Each request has a deadline of its own: generous for a busy machine, and waited
@@ -75,7 +75,7 @@ struct StopAndFailureTests {
         let (registry, scratch) = try temporaryRegistry("stop")
         defer { scratch.remove() }
         do {
-            let keeper = Keeper(registry: registry, discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "test")
+            let keeper = Keeper(registry: registry, client: roomyClient(), discovery: GatewayBehaviourTests.loopbackDiscovery(port: 9), command: "test")
             let record = try await keeper.gateway(gateway.descriptionURL)
             try Self.declare(keeper, [7201], gatewayID: record.id)
             #expect(try await keeper.reconcile(record, options: Planner.Options()).inSync)

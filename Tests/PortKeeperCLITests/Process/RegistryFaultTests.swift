@@ -188,12 +188,14 @@ struct RegistryFaultTests {
             let answer = FakeSOAP.responseBody(action: "AddPortMapping", serviceType: gateway.profile.serviceType, arguments: [])
             let head = "HTTP/1.1 200 OK\r\nContent-Type: \(FakeSOAP.contentType)\r\nContent-Length: \(answer.utf8.count)\r\nConnection: close\r\n\r\n"
             let bytes = Array((head + answer).utf8)
-            gateway.injectReply(action: "AddPortMapping", reply: .slow(bytes: bytes, chunkSize: bytes.count / 20 + 1, interval: .milliseconds(100)), times: 1)
+            let answerSent = FakeGate()
+            gateway.injectReply(action: "AddPortMapping", reply: .held(bytes, until: answerSent), times: 1)
             let adding = Task { try await registry.portkeeper(["add", "9000/tcp", "--description", "full disk", "--gateway", gateway.descriptionURL]) }
             try await waitUntil("the gateway received AddPortMapping") { gateway.actionCount("AddPortMapping") >= 1 }
             let request = try #require(gateway.requests.last { $0.header("SOAPAction")?.contains("#AddPortMapping") == true })
             gateway.setMappings(gateway.mappings + [try CrashSafetyTests.mapping(try #require(FakeSOAPRequest.parse(request.body)))])
             let filled = try volume.fill()
+            answerSent.open()
             let add = try await adding.value
             expectOneLineRefusal(add, saying: "AddPortMapping 9000/tcp reached the gateway but its outcome could not be recorded: cannot write \(registry.path): the disk is full")
             #expect(add.stderr.contains("`portkeeper reconcile` finds it on the gateway and records it"), "\(add.stderr)")

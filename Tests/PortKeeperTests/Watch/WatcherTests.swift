@@ -30,7 +30,7 @@ struct WatcherTests {
 
         let before = try await SimulatedGateway.start(profile: try .seedRouter(externalIP: "60.32.1.5"), ssdp: false)
         location.withLock { $0 = before.descriptionURL }
-        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: responder.port), command: "test")
+        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: responder.port), command: "test")
         let (record, web) = try await Self.declareWebMapping(keeper, on: before)
         #expect(before.mappings.contains { $0.externalPort == 9090 })
 
@@ -132,7 +132,7 @@ struct WatcherTests {
         let sender = try await FakeSSDPResponder.start { _ in [] }
         let notifyPort = try await Self.freeUDPPort()
         // Should a check search for the router, it searches loopback only, where nobody answers.
-        let keeper = Keeper(registry: registry, discovery: Self.loopbackDiscovery(port: sender.port), command: "test")
+        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: sender.port), command: "test")
         _ = try await Self.declareWebMapping(keeper, on: gateway)
 
         let (watcher, clock) = Self.watcher(keeper, notifyPort: notifyPort)
