@@ -155,13 +155,16 @@ struct RegistryFaultTests {
             try await registry.portkeeper(["add", "9000/tcp", "--no-apply", "--gateway", gateway.descriptionURL]).check()
             gateway.injectReply(action: "AddPortMapping", reply: .hang, times: 1)
             let executable = try Products.path("portkeeper")
-            let running = Task { try await registry.portkeeper(["reconcile", "--request-timeout", "5"]) }
+            // The request hangs far longer than a busy machine could take to look at the lock
+            // file; the test ends the reconcile itself once it has.
+            let running = Task { try await registry.portkeeper(["reconcile", "--request-timeout", "120"]) }
             defer { for pid in ProcessTable.pids(executable: executable, arguments: ["reconcile", registry.path]) { kill(pid, SIGKILL) } }
             try await waitUntil("the gateway received AddPortMapping") { gateway.actionCount("AddPortMapping") >= 1 }
             let pids = ProcessTable.pids(executable: executable, arguments: ["reconcile", registry.path])
             try #require(pids.count == 1)
             let lockFile = String(decoding: FileManager.default.contents(atPath: registry.path + ".lock") ?? Data(), as: UTF8.self)
             #expect(lockFile == "\(pids[0])\nreconcile\n")
+            kill(pids[0], SIGKILL)
             _ = try await running.value
         }
     }
