@@ -91,6 +91,10 @@ let package = Package(
             name: "IGDTestSupport",
             dependencies: [
                 "IGDProtocol",
+                // For the bad-input table only (BadInputTable.swift): the description limit, the
+                // machine's subnets.
+                "IGDClient",
+                "PortKeeper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -106,9 +110,11 @@ let package = Package(
             dependencies: ["MappingRegistry", "Migrations", "PortKeeperModel", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
-        // The CLI: its own code in-process (error rendering, argument checks), and the built
-        // portkeeper binary run as a process against fakes on loopback (Process/).
+        // The CLI's own code in-process: error rendering, argument checks, JSON and progress output.
         .testTarget(name: "PortKeeperCLITests", dependencies: ["portkeeper", "PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        // The built portkeeper binary run as a process against fakes on loopback: slower (a
+        // process per command), so a target of its own that a quick run can skip.
+        .testTarget(name: "PortKeeperProcessTests", dependencies: ["portkeeper", "PortKeeper", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(name: "LabTests", dependencies: ["IGDProtocol", "IGDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

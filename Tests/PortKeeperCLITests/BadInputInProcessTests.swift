@@ -8,7 +8,7 @@ import PortKeeper
 @testable import portkeeper
 import Testing
 
-/// Every command line of the bad-input table (``BadInputTests/cases``), checked in-process the
+/// Every command line of the bad-input table (``BadInputTable/cases``), checked in-process the
 /// way portkeeper checks it: parsed by the CLI's own commands (ArgumentParser and each
 /// command's `validate()`), then put through the same checks, in the same order, as the
 /// command's `run()` before it could reach a gateway, against a registry seeded like the
@@ -17,11 +17,11 @@ import Testing
 ///
 /// No process and no network: milliseconds a case. That `run()` really makes these checks,
 /// and that the one line reaches stderr, is what the end-to-end samples of each family prove
-/// (``BadInputTests/endToEnd``).
+/// (``BadInputTable/endToEnd`` in PortKeeperProcessTests).
 @Suite("Bad input, in process: every case refused in one line, registry unchanged")
 struct BadInputInProcessTests {
-    @Test("refused with one line; registry bytes and -wal bytes unchanged", arguments: BadInputTests.cases)
-    func refused(_ bad: BadInputTests.BadCase) async throws {
+    @Test("refused with one line; registry bytes and -wal bytes unchanged", arguments: BadInputTable.cases)
+    func refused(_ bad: BadInputTable.BadCase) async throws {
         let seeded = try SeededRegistry()
         defer { seeded.scratch.remove() }
         let before = seeded.scratch.files()
@@ -48,11 +48,11 @@ struct BadInputInProcessTests {
     /// The end-to-end samples are cases of the table, so that each is checked both ways.
     @Test("every end-to-end sample is a case of the table, and every family has one")
     func samplesAreCases() {
-        let table = Set(BadInputTests.cases.map(\.arguments))
-        for sample in BadInputTests.endToEndSamples {
+        let table = Set(BadInputTable.cases.map(\.arguments))
+        for sample in BadInputTable.endToEndSamples {
             #expect(table.contains(sample), "\(sample) is not in the table")
         }
-        #expect(BadInputTests.endToEnd.count == BadInputTests.endToEndSamples.count)
+        #expect(BadInputTable.endToEnd.count == BadInputTable.endToEndSamples.count)
     }
 
     /// The bytes BadInputTests' printf makes (a\377b, caf\351, \300\200, \355\240\200 lone surrogate).
