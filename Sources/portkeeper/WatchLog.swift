@@ -30,6 +30,9 @@ enum WatchLog {
         case .verified(let gateway):
             // Debug: at 60 s it would be 1,440 lines a day saying nothing happened.
             return (.debug, "verified: \(gateway) matches the declaration")
+        case let .checked(gateway, _, declared, missing):
+            // The figures behind the metrics; the lines above already told what happened.
+            return (.trace, "checked: \(gateway) has \(declared - missing) of \(declared) declared mappings")
         case .moved(let detail):
             return (.info, "gateway moved: \(detail)")
         case .externalAddressChanged(let detail):

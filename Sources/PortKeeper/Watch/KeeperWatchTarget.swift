@@ -30,7 +30,7 @@ public struct KeeperWatchTarget: WatchTarget {
         try? await keeper.client.perform(Actions.GetStatusInfo(), on: gateway.service).uptime
     }
 
-    public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+    public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int) {
         try await keeper.quickCheck(gateway)
     }
 
@@ -39,7 +39,9 @@ public struct KeeperWatchTarget: WatchTarget {
         let report = try await keeper.reconcile(gateway, options: Planner.Options(), rediscover: rediscover, shouldStop: shouldStop)
         return WatchReconcile(gateway: report.gateway, revision: report.revision, changes: report.changes, inSync: report.inSync,
                               nextRenewal: report.nextRenewal, stopped: report.stopped, unreachable: report.unreachable,
-                              failures: report.failures.map(\.error), ignored: report.ignored)
+                              failures: report.failures.map(\.error), ignored: report.ignored,
+                              declared: try keeper.registry.declarations(gatewayID: report.gateway.id).count,
+                              missing: report.remaining.adds.count + report.remaining.conflicts.count)
     }
 
     public func announcements(of gateway: GatewayRecord) async throws -> Announcements {

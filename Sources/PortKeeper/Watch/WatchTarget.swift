@@ -17,9 +17,9 @@ public protocol WatchTarget: Sendable {
     /// - Throws: when the record names no control endpoint that can be asked.
     func uptime(of gateway: GatewayRecord) async throws -> UInt32?
 
-    /// The cheapest look: whether the gateway holds what is declared, and when the next lease
-    /// falls due.
-    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?)
+    /// The cheapest look: whether the gateway holds what is declared, when the next lease falls
+    /// due, and how many mappings are declared on it.
+    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int)
 
     /// A full reconcile, recorded with actor `watch`.
     /// - Parameters:
@@ -48,10 +48,15 @@ public struct WatchReconcile: Sendable {
     public var failures: [PortKeeperError]
     /// Entries of the gateway's table that make no sense.
     public var ignored: [InvalidPortMappingEntry]
+    /// How many mappings are declared on the gateway.
+    public var declared: Int
+    /// How many declared mappings the gateway lacks after the reconcile (not added, or held by
+    /// another client).
+    public var missing: Int
 
     public init(gateway: GatewayRecord, revision: Int64? = nil, changes: [Change] = [], inSync: Bool = true,
                 nextRenewal: Duration? = nil, stopped: Bool = false, unreachable: PortKeeperError? = nil,
-                failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = []) {
+                failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = [], declared: Int = 0, missing: Int = 0) {
         self.gateway = gateway
         self.revision = revision
         self.changes = changes
@@ -61,6 +66,8 @@ public struct WatchReconcile: Sendable {
         self.unreachable = unreachable
         self.failures = failures
         self.ignored = ignored
+        self.declared = declared
+        self.missing = missing
     }
 }
 

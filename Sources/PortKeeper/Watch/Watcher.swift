@@ -161,6 +161,7 @@ struct WatchLoop<C: Clock<Duration>> {
             }
             if WatchStateMachine<C.Instant>.startsWithQuickCheck(reason), let look = try? await target.quickCheck(record), look.inSync {
                 emit(.verified(gateway: record.friendlyName))
+                emit(.checked(gateway: record.friendlyName, udn: record.udn, declared: look.declared, missing: 0))
                 machine.succeeded(nextRenewal: look.nextRenewal, at: clock.now)
                 return .wait
             }
@@ -172,6 +173,7 @@ struct WatchLoop<C: Clock<Duration>> {
             if result.stopped { return .stop }
             // It stopped answering mid-way: as any failure.
             if let unreachable = result.unreachable { throw unreachable }
+            emit(.checked(gateway: record.friendlyName, udn: record.udn, declared: result.declared, missing: result.missing))
             machine.succeeded(nextRenewal: result.nextRenewal, at: clock.now)
             return .wait
         } catch let error as RegistryError where Watcher.endsWatch(error) {
