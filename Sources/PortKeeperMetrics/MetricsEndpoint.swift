@@ -29,6 +29,8 @@ public final class MetricsEndpoint: Sendable {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 16)
+            // A client that sends its request and shuts its side (socat, nc) still gets the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 let admitted = open.withLock { count in
                     guard count < maxConnections else { return false }
