@@ -100,6 +100,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The README's library example, word for word (a test compares them): it may import the
+        // PortKeeper product alone, and member lookup as strict as SE-0444 makes it.
+        .executableTarget(
+            name: "keep-port",
+            dependencies: ["PortKeeper"],
+            path: "Examples/keep-port",
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
+        ),
         // Drives the library from inside a lab namespace (the tests run it with `ip netns exec`).
         .executableTarget(
             name: "lab-probe",
