@@ -53,7 +53,7 @@ public enum DeclarationInput {
     /// Refused whatever `allowRemote` says: 0.0.0.0/8 (unspecified, "this network"),
     /// 127.0.0.0/8 (loopback: the router itself), 224.0.0.0/4 (multicast), 240.0.0.0/4
     /// (reserved) with 255.255.255.255 (limited broadcast), and the network and directed
-    /// broadcast addresses of a local subnet. Pure: the CLI passes ``LocalSubnets/current()``.
+    /// broadcast addresses of a local subnet. Pure: the CLI passes `LocalSubnets.current()`.
     /// - Throws: ``PortKeeperError`` naming the address and why.
     public static func client(_ address: IPv4Address, localSubnets: [IPv4Subnet], allowRemote: Bool) throws {
         let what = "--to \(address)"

@@ -104,8 +104,11 @@ public struct Keeper: Sendable {
     }
 
     /// The diff between the declaration and the gateway, changing nothing anywhere.
-    /// - Parameter proposed: a declaration to plan instead of the registry's (`plan -f`); the
-    ///   report then says what replacing the registry's with it changes.
+    /// - Parameters:
+    ///   - record: the gateway, as the registry holds it.
+    ///   - options: whether others' entries would be pruned or replaced.
+    ///   - proposed: a declaration to plan instead of the registry's (`plan -f`); the report
+    ///     then says what replacing the registry's with it changes.
     public func plan(_ record: GatewayRecord, options: Planner.Options, proposed: [DeclaredMapping]? = nil) async throws -> PlanReport {
         let ((table, host), gateway, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
             try await withGateway(record) { _, gateway in (try await gateway.mappings(), try gateway.localAddress()) }
@@ -121,10 +124,13 @@ public struct Keeper: Sendable {
                           declarationChanges: proposed.map { Self.declarationChanges(from: registered, to: $0) } ?? [])
     }
 
-    /// Makes the gateway match the declaration: plan, act, read back, record (``Reconciliation``).
+    /// Makes the gateway match the declaration: plan, act, read back, record.
     /// One at a time per registry, across processes.
     /// - Parameters:
-    ///   - revision: an existing revision to attach the work to (add, remove, rollback).
+    ///   - record: the gateway, as the registry holds it (found again by UDN if it moved).
+    ///   - options: whether others' entries are pruned (`prune`) or replaced when they hold a
+    ///     declared port (`force`).
+    ///   - existing: an existing revision to attach the work to (add, remove, rollback).
     ///   - foreignEntries: entries of other programs to re-create (rollback).
     ///   - shouldStop: asked before each operation; when it says yes the rest are skipped and
     ///     the journal and revision are completed with what was done (SIGTERM in `watch`).

@@ -73,8 +73,9 @@ public enum Planner {
     ///   - hostAddress: this machine's address facing the gateway ("this host").
     ///   - permanentLeasesOnly: the gateway accepts lease 0 only (learned from 725).
     ///   - descriptionLimit: how many bytes of a description the gateway keeps (learned).
+    ///   - options: whether others' entries are deleted (`prune`) or replaced (`force`).
     ///
-    /// An entry that makes no sense (``PortMappingEntry/problems``) is ignored: never deleted,
+    /// An entry that makes no sense (`PortMappingEntry.problems`) is ignored: never deleted,
     /// never named as holding a declared port.
     public static func plan(
         declared: [DeclaredMapping], actual: [PortMappingEntry], owned: Set<MappingKey>,
@@ -145,7 +146,9 @@ public enum Planner {
 
     /// How long until a mapping should be renewed: at half its lease, measured from what the
     /// gateway says is left. Nil when it never expires (the gateway reports 0).
-    /// - Parameter declaredLease: the lease asked for; 0 on an IGDv2 gateway means 604800.
+    /// - Parameters:
+    ///   - declaredLease: the lease asked for; 0 on an IGDv2 gateway means 604800.
+    ///   - current: the mapping as the gateway lists it now.
     public static func renewalDue(declaredLease: UInt32, current: PortMappingEntry) -> Duration? {
         guard current.leaseDuration > 0 else { return nil }
         let length = declaredLease > 0 ? declaredLease : maximumLease

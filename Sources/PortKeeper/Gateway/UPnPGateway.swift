@@ -2,7 +2,7 @@ import IGDClient
 import IGDProtocol
 
 /// A UPnP IGD gateway's connection service as a ``MappingGateway``: typed SOAP actions sent
-/// with a ``GatewayClient``, which keeps the request and command deadlines.
+/// with a `GatewayClient`, which keeps the request and command deadlines.
 public struct UPnPGateway: MappingGateway {
     public var client: GatewayClient
     public var service: ConnectionService

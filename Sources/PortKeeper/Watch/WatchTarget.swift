@@ -23,6 +23,7 @@ public protocol WatchTarget: Sendable {
 
     /// A full reconcile, recorded with actor `watch`.
     /// - Parameters:
+    ///   - gateway: the gateway, as last seen.
     ///   - rediscover: search for the gateway by UDN when it does not answer where it was.
     ///   - shouldStop: asked before each operation; yes skips the rest, the journal complete.
     func reconcile(_ gateway: GatewayRecord, rediscover: Bool,

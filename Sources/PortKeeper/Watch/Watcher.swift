@@ -25,7 +25,7 @@ public final class StopRequest: Sendable {
 /// Wakes on a timer (the interval, with jitter), on the gateway's SSDP announcements (a new
 /// BOOTID or LOCATION, or a byebye, means it restarted or moved), and when a lease is half
 /// gone; each wake is a look at the gateway, and a reconcile with actor `watch` when something
-/// differs. Failures back off, capped. ``WatchStateMachine`` holds these rules; this type does
+/// differs. Failures back off, capped. `WatchStateMachine` holds these rules; this type does
 /// the waiting and the I/O (through a ``WatchTarget``) and tells what happened as
 /// ``WatchEvent``s.
 public struct Watcher: Sendable {
@@ -59,9 +59,11 @@ public struct Watcher: Sendable {
 
     /// Runs until `stop` is requested; returns normally then (the journal complete, the lock
     /// released).
-    /// - Parameter events: told each event as it happens, in order.
-    /// - Throws: when the gateway is not found at the start, or a ``RegistryError`` that
-    ///   waiting cannot mend (see ``endsWatch(_:)``).
+    /// - Parameters:
+    ///   - stop: asked between operations; once requested, the watch ends.
+    ///   - events: told each event as it happens, in order.
+    /// - Throws: when the gateway is not found at the start, or a `RegistryError` that waiting
+    ///   cannot mend (a damaged registry, or one a newer portkeeper wrote).
     public func run(stop: StopRequest, events: @escaping @Sendable (WatchEvent) -> Void) async throws {
         try await run(stop: stop, on: clock, events: events)
     }
