@@ -4,9 +4,12 @@ import Logging
 
 /// The read-only use cases: find gateways, report their status, list their mappings.
 public struct Inspector: Sendable {
+    /// Talks to the gateways it finds.
     public let client: GatewayClient
+    /// How the LAN is searched when no description URL is given.
     public var discovery: DiscoveryOptions
 
+    /// An inspector that searches with `discovery` and talks through `client`.
     public init(client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions()) {
         self.client = client
         self.discovery = discovery

@@ -11,8 +11,11 @@ import PortKeeperModel
 /// transaction; the cross-process reconcile lock is a file lock, not a transaction. Finding a
 /// gateway again is in Keeper+Gateways.swift; the reconcile itself in Reconcile/.
 public struct Keeper: Sendable {
+    /// The registry: gateways, declarations, revisions and the operations journal.
     public let registry: Registry
+    /// Talks to gateways, with each request's timeouts and the command's deadline.
     public let client: GatewayClient
+    /// How the LAN is searched when the registry knows no gateway yet, or one must be found again by UDN.
     public var discovery: DiscoveryOptions
     /// Who acts: the CLI or `watch`.
     public var actor: RevisionActor
@@ -29,6 +32,14 @@ public struct Keeper: Sendable {
     public var mappingGateways: (@Sendable (GatewayRecord) throws -> any MappingGateway)?
     let logger: Logger
 
+    /// A keeper over `registry`.
+    /// - Parameters:
+    ///   - registry: the registry to declare in and record to (`Registry(path:)`).
+    ///   - client: talks to gateways; its limits bound each request.
+    ///   - discovery: how the LAN is searched when a search is needed.
+    ///   - actor: who the revisions are recorded as made by.
+    ///   - command: the command line (or program name) history shows for each revision.
+    ///   - logger: where the library logs what it sends and receives (debug and trace levels).
     public init(registry: Registry, client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions(),
                 actor: RevisionActor = .cli, command: String, logger: Logger = Logger(label: "portkeeper"))
     {
@@ -92,10 +103,15 @@ public struct Keeper: Sendable {
 
     /// What `plan` shows: the diff, what was found since the last reconcile, and the table read.
     public struct PlanReport: Sendable {
+        /// The gateway, as recorded after reading it.
         public var gateway: GatewayRecord
+        /// What a reconcile would do.
         public var plan: Plan
+        /// The gateway's table as read (entries that make no sense left out).
         public var actual: [PortMappingEntry]
+        /// What was found and not made: lost mappings, a new external address, a move.
         public var found: [Change]
+        /// This host's address facing the gateway, which "this host" declarations resolve to.
         public var hostAddress: IPv4Address
         /// Entries of the gateway's table that make no sense: ignored, never acted on.
         public var ignored: [InvalidPortMappingEntry] = []

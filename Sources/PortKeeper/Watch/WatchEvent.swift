@@ -39,8 +39,11 @@ public enum WatchEvent: Sendable {
     /// Mappings written again: `lostOnGateway` when the gateway had lost them, `afterReboot`
     /// when the look was for a restart.
     case restored(count: Int, lostOnGateway: Bool, afterReboot: Bool, revision: Int64?)
+    /// Leases renewed before they ran out.
     case renewed(count: Int)
+    /// Mappings written again because they differed from the declaration.
     case updated(count: Int)
+    /// Mappings removed: portkeeper created them and they are no longer declared.
     case deleted(count: Int)
     /// One operation the gateway refused (told only while the gateway answers).
     case operationFailed(PortKeeperError)

@@ -37,9 +37,13 @@ public protocol WatchTarget: Sendable {
 public struct WatchReconcile: Sendable {
     /// The gateway, where it answered.
     public var gateway: GatewayRecord
+    /// The revision that records it; nil when nothing changed.
     public var revision: Int64?
+    /// What it did and found.
     public var changes: [Change]
+    /// The gateway matches the declaration afterwards.
     public var inSync: Bool
+    /// When the first lease falls due; nil when none does.
     public var nextRenewal: Duration?
     /// It ended early on a stop request.
     public var stopped: Bool
@@ -55,6 +59,7 @@ public struct WatchReconcile: Sendable {
     /// another client).
     public var missing: Int
 
+    /// A reconcile's outcome; every field but the gateway defaults to "nothing happened".
     public init(gateway: GatewayRecord, revision: Int64? = nil, changes: [Change] = [], inSync: Bool = true,
                 nextRenewal: Duration? = nil, stopped: Bool = false, unreachable: PortKeeperError? = nil,
                 failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = [], declared: Int = 0, missing: Int = 0) {
@@ -74,9 +79,12 @@ public struct WatchReconcile: Sendable {
 
 /// A gateway's announcements as they arrive, and how to stop listening.
 public struct Announcements: Sendable {
+    /// Each announcement as it arrives.
     public let notifications: AsyncStream<SSDP.Notify>
+    /// Stops listening and ends ``notifications``.
     public let stop: @Sendable () async -> Void
 
+    /// Announcements from `notifications`, ended by `stop`.
     public init(notifications: AsyncStream<SSDP.Notify>, stop: @escaping @Sendable () async -> Void) {
         self.notifications = notifications
         self.stop = stop

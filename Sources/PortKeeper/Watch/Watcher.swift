@@ -8,15 +8,18 @@ public final class StopRequest: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakes: AsyncStream<Void>
 
+    /// A request not made yet.
     public init() {
         (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Asks the watch to stop at its next chance (between operations); safe from a signal handler's queue.
     public func request() {
         requested.withLock { $0 = true }
         wake.yield()
     }
 
+    /// Whether a stop was requested.
     public var isRequested: Bool { requested.withLock { $0 } }
 }
 
@@ -29,11 +32,15 @@ public final class StopRequest: Sendable {
 /// the waiting and the I/O (through a ``WatchTarget``) and tells what happened as
 /// ``WatchEvent``s.
 public struct Watcher: Sendable {
+    /// What the watch looks at and reconciles.
     public var target: any WatchTarget
+    /// The gateway to watch, as `--gateway` takes it; nil: the one known.
     public var reference: String?
+    /// The time between periodic checks.
     public var interval: Duration
     /// ± this fraction of the interval, so that many watchers do not beat in step.
     public var jitter = 0.1
+    /// The longest wait after failures.
     public var maxBackoff: Duration = .seconds(300)
     /// Off: rely on the periodic check alone.
     public var listenForAnnouncements = true
@@ -46,6 +53,7 @@ public struct Watcher: Sendable {
     /// Where the jitter comes from.
     public var random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
 
+    /// A watch over `target`, checking the gateway `reference` names every `interval`.
     public init(target: any WatchTarget, reference: String?, interval: Duration) {
         self.target = target
         self.reference = reference
