@@ -5,8 +5,11 @@ import IGDProtocol
 
 /// Talks UPnP IGD to gateways: finds them, reads their descriptions, runs typed actions.
 public struct GatewayClient: Sendable {
+    /// The HTTP client for descriptions and SOAP actions.
     public let http: HTTPTransport
+    /// The SSDP search.
     public let ssdp: SSDPDiscovery
+    /// Each request's timeouts and body cap.
     public var limits: HTTPLimits
     /// The most entries a listing reads before stopping.
     public var maxEntries = 4096
@@ -18,6 +21,7 @@ public struct GatewayClient: Sendable {
     public var deadline: Deadline?
     let logger: Logger
 
+    /// A client on `group`'s event loops, each request bounded by `limits`, logging to `logger` (requests at trace level).
     public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         limits: HTTPLimits = .default,
@@ -31,7 +35,9 @@ public struct GatewayClient: Sendable {
 
     /// What a search found: gateways described, and devices that answered but could not be used.
     public struct DiscoveryResult: Sendable {
+        /// The gateways found, described and probed.
         public var gateways: [Gateway]
+        /// Devices that answered but could not be used, with why.
         public var failures: [(location: GatewayURL, reason: String)]
     }
 
@@ -331,9 +337,12 @@ public struct GatewayClient: Sendable {
 /// The description URL answered with an HTTP status other than 200 (404 for a wrong path):
 /// nothing there to read, which is not the router breaking the specification.
 public struct DescriptionNotServed: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The description URL asked for.
     public let url: String
+    /// The HTTP status it answered.
     public let status: Int
 
+    /// `url` answered `status`.
     public init(url: String, status: Int) {
         self.url = url
         self.status = status

@@ -7,6 +7,7 @@ import IGDProtocol
 /// or re-announces, `ssdp:byebye` when it leaves. Only datagrams from the gateway's own
 /// address are passed on; everything else is dropped.
 public final class NotifyListener: Sendable {
+    /// Each announcement from the gateway, as it arrives; ends when the listener stops.
     public let notifications: AsyncStream<SSDP.Notify>
     let channel: any Channel
     let continuation: AsyncStream<SSDP.Notify>.Continuation
@@ -51,6 +52,7 @@ public final class NotifyListener: Sendable {
         return NotifyListener(channel: channel, notifications: stream, continuation: continuation)
     }
 
+    /// Stops listening, closes the socket and ends ``notifications``.
     public func stop() async {
         continuation.finish()
         try? await channel.close()
