@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Builds the PortKeeper library's DocC documentation (Sources/PortKeeper/PortKeeper.docc and
-# every doc comment) into .build/docs/PortKeeper.doccarchive, and fails on any warning: a link
-# that does not resolve, a parameter left undocumented or documented under the wrong name.
-# CI (.ci/run) runs it; `--static` writes a static website instead (for hosting).
+# Builds the DocC documentation of the library products (PortKeeper with its catalog in
+# Sources/PortKeeper/PortKeeper.docc, IGDClient, IGDProtocol) into
+# .build/plugins/Swift-DocC/outputs/NAME.doccarchive, and fails on any warning: a link that does
+# not resolve, a parameter left undocumented or documented under the wrong name. Then checks
+# that every public declaration has a doc comment (scripts/doc-coverage.py). CI (.ci/run) runs
+# it; `--static` writes static websites instead (for hosting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-output=.build/docs
-mkdir -p "$output"
 extra=()
 if [[ "${1:-}" == "--static" ]]; then
   extra=(--transform-for-static-hosting)
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# The plugin builds the target first: a compiler warning in it counts too.
-if ! swift package --allow-writing-to-directory "$output" generate-documentation --target PortKeeper \
-    --output-path "$output/PortKeeper.doccarchive" "${extra[@]}" 2>&1 | tee "$log"; then
+# The plugin builds the targets first: a compiler warning in them counts too.
+if ! swift package generate-documentation --target PortKeeper --target IGDClient --target IGDProtocol \
+    "${extra[@]}" 2>&1 | tee "$log"; then
   echo "docs.sh: building the documentation failed" >&2
   exit 1
 fi
@@ -23,4 +23,5 @@ if grep -q "warning:" "$log"; then
   echo "docs.sh: the documentation has $(grep -c 'warning:' "$log") warning(s); see above" >&2
   exit 1
 fi
-echo "docs.sh: $output/PortKeeper.doccarchive, no warnings"
+python3 scripts/doc-coverage.py
+echo "docs.sh: .build/plugins/Swift-DocC/outputs/{PortKeeper,IGDClient,IGDProtocol}.doccarchive, no warnings"

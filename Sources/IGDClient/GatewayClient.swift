@@ -90,7 +90,7 @@ public struct GatewayClient: Sendable {
 
     /// Reads the description at `descriptionURL`, probes its WAN connection services and
     /// chooses one.
-    /// - Throws: ``TransportError``, ``ProtocolViolation`` (including "no WAN connection service").
+    /// - Throws: ``TransportError``, `ProtocolViolation` (including "no WAN connection service").
     public func describe(_ descriptionURL: GatewayURL, probe policy: ProbePolicy = .always) async throws -> Gateway {
         logger.trace("→ GET \(descriptionURL)")
         let response = try await exchange("the device description", within: deadline, naming: false) {
@@ -298,7 +298,7 @@ public struct GatewayClient: Sendable {
     ///
     /// An entry that makes no sense is kept apart in ``PortMappingTable/invalid``. A gateway
     /// that answers an index with exactly an answer it gave before (it ignores the index) never
-    /// ends its list: that is a ``ProtocolViolation``, as is a list longer than ``maxEntries``.
+    /// ends its list: that is a `ProtocolViolation`, as is a list longer than ``maxEntries``.
     public func genericEntryWalk(on service: ConnectionService, within deadline: Deadline? = nil) async throws -> PortMappingTable {
         let deadline = deadline ?? earliest("listing the gateway's mappings", listingTime)
         var table = PortMappingTable(entries: [], method: .genericEntryWalk, note: nil)

@@ -21,9 +21,12 @@ public final class NotifyListener: Sendable {
     /// Binds the SSDP port (shared with other listeners on this host) and joins the
     /// multicast group on the interface with `interfaceAddress`.
     /// - Parameters:
+    ///   - interfaceAddress: the address of the interface facing the gateway.
     ///   - gateway: the only source address accepted.
     ///   - port: 1900; tests use another.
     ///   - joinGroup: false for tests that send NOTIFYs by unicast on loopback.
+    ///   - group: the event loops the socket runs on.
+    ///   - logger: where dropped datagrams are logged (trace level).
     public static func start(
         interfaceAddress: IPv4Address, gateway: IPv4Address, port: Int = UPnP.ssdpPort, joinGroup: Bool = true,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "portkeeper.notify")

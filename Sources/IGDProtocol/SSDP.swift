@@ -6,7 +6,11 @@ public enum SSDP {
     static let maxHeaders = 64
 
     /// An M-SEARCH request for `searchTarget`.
-    /// - Parameter mx: seconds a device may wait before answering (UDA: 1...5).
+    /// - Parameters:
+    ///   - searchTarget: what to search for (ST): a device or service type.
+    ///   - mx: seconds a device may wait before answering (UDA: 1...5).
+    ///   - host: the HOST header's address: the multicast group, or a unicast target.
+    ///   - port: the HOST header's port.
     public static func searchRequest(searchTarget: String, mx: Int, host: String = UPnP.ssdpMulticastAddress, port: Int = UPnP.ssdpPort) -> [UInt8] {
         let text = "M-SEARCH * HTTP/1.1\r\n"
             + "HOST: \(host):\(port)\r\n"

@@ -81,7 +81,7 @@ public struct XMLLimits: Sendable {
 /// Parses untrusted XML into an ``XMLElement`` tree with our own bounded parser.
 ///
 /// UTF-8 only (ISO-8859-1 when declared, transcoded first), checked strictly before parsing;
-/// the subset UPnP needs (see ``XMLScanner``); document type declarations refused outright, so
+/// the subset UPnP needs (see `XMLScanner`); document type declarations refused outright, so
 /// no entity can be declared or expand; size, depth, element count, attribute count, name
 /// length and text length capped while parsing. Any byte sequence gives a tree or a
 /// ``ProtocolViolation``, never a trap. The README's design section says why not FoundationXML.
