@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -21,10 +26,23 @@ public final class MetricsEndpoint: Sendable {
         self.listener = listener
     }
 
+    /// Why the endpoint could not start, in the system's words ("Address already in use").
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Starts listening on `address`.
     /// - Parameter render: the body of each answer to `GET /metrics`.
-    /// - Throws: when the address cannot be bound (the port is taken).
+    /// - Throws: ``StartError`` when the address cannot be bound (the port is taken).
     public static func start(on address: LoopbackAddress, render: @escaping @Sendable () -> [UInt8]) async throws -> MetricsEndpoint {
+        do {
+            return try await bind(address, render: render)
+        } catch let error as IOError {
+            throw StartError(description: String(cString: strerror(error.errnoCode)))
+        }
+    }
+
+    private static func bind(_ address: LoopbackAddress, render: @escaping @Sendable () -> [UInt8]) async throws -> MetricsEndpoint {
         let open = Mutex(0)
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -10,8 +10,9 @@ import Darwin
 public struct MetricsTextfile: Sendable {
     /// Why the file could not be written, in one line.
     public struct WriteError: Error, CustomStringConvertible, Equatable {
+        /// The metrics file.
         public let path: String
-        /// What the system said (`strerror`).
+        /// What the system said (`strerror`), and about which file when it is the hidden one.
         public let reason: String
         public var description: String { "cannot write the metrics file \(path): \(reason)" }
 
@@ -66,7 +67,8 @@ public struct MetricsTextfile: Sendable {
     }
 
     private func failure(_ file: String) -> WriteError {
-        WriteError(path: file, reason: String(cString: strerror(errno)))
+        let reason = String(cString: strerror(errno))
+        return WriteError(path: path, reason: file == path ? reason : "\(reason) (writing \(file) beside it)")
     }
 }
 

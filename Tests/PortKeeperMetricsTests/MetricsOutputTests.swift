@@ -60,7 +60,8 @@ struct MetricsTextfileTests {
     @Test("a directory that does not exist is one line naming the path and the reason")
     func missingDirectory() throws {
         let file = MetricsTextfile(path: "/nonexistent-portkeeper-dir/portkeeper.prom")
-        #expect(throws: MetricsTextfile.WriteError(path: "/nonexistent-portkeeper-dir/.portkeeper.prom.tmp", reason: "No such file or directory")) {
+        #expect(throws: MetricsTextfile.WriteError(path: "/nonexistent-portkeeper-dir/portkeeper.prom",
+                                                   reason: "No such file or directory (writing /nonexistent-portkeeper-dir/.portkeeper.prom.tmp beside it)")) {
             try file.write(Array("a 1\n".utf8))
         }
     }
