@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // `swift package generate-documentation` (scripts/docs.sh): a plugin, linked into nothing.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "IGDProtocol"),
@@ -70,10 +74,26 @@ let package = Package(
         // systemd's notify protocol (one UNIX datagram socket to the local service manager; the
         // network stays IGDClient's alone).
         .target(name: "SystemdNotify"),
+        // watch's metrics: WatchEvents counted through swift-metrics, rendered by swift-prometheus
+        // as a node_exporter textfile and on a loopback-only HTTP endpoint. The library stays
+        // metrics-free; only this module knows Prometheus (and listens, on loopback alone).
+        .target(
+            name: "PortKeeperMetrics",
+            dependencies: [
+                "PortKeeper",
+                "IGDProtocol",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "portkeeper",
             dependencies: [
                 "PortKeeper",
+                "PortKeeperMetrics",
                 "MappingRegistry",
                 "IGDClient",
                 "IGDProtocol",
@@ -81,6 +101,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The README's library example, word for word (a test compares them): it may import the
+        // PortKeeper product alone, and member lookup as strict as SE-0444 makes it.
+        .executableTarget(
+            name: "keep-port",
+            dependencies: ["PortKeeper"],
+            path: "Examples/keep-port",
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         // Drives the library from inside a lab namespace (the tests run it with `ip netns exec`).
         .executableTarget(
@@ -101,6 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
+        .testTarget(name: "PortKeeperMetricsTests", dependencies: ["PortKeeperMetrics", "PortKeeper", "MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(
             name: "IGDClientTests",
             dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
@@ -109,7 +138,7 @@ let package = Package(
             name: "MappingRegistryTests",
             dependencies: ["MappingRegistry", "Migrations", "PortKeeperModel", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "PortKeeperMetrics", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         // The CLI's own code in-process: error rendering, argument checks, JSON and progress output.
         .testTarget(name: "PortKeeperCLITests", dependencies: ["portkeeper", "PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         // The built portkeeper binary run as a process against fakes on loopback: slower (a

@@ -5,8 +5,10 @@ public struct Deadline: Sendable, Equatable {
     public var what: String
     /// How long it was given.
     public var length: Duration
+    /// When it runs out, on the monotonic clock.
     public var instant: ContinuousClock.Instant
 
+    /// A deadline for `what`, `length` after `start`.
     public init(_ what: String, in length: Duration, from start: ContinuousClock.Instant = .now) {
         self.what = what
         self.length = length
@@ -16,6 +18,7 @@ public struct Deadline: Sendable, Equatable {
     /// Time left; zero or less once it ran out.
     public var remaining: Duration { ContinuousClock.now.duration(to: instant) }
 
+    /// Whether it ran out.
     public var hasPassed: Bool { remaining <= .zero }
 
     /// The same deadline pushed back by `extra` (a reconcile given time per operation).
@@ -34,11 +37,14 @@ public struct Deadline: Sendable, Equatable {
 
 /// A whole piece of work did not finish in the time it was given.
 public struct DeadlineExceeded: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What did not finish ("list", "reconcile").
     public let what: String
+    /// How long it was given.
     public let length: Duration
     /// The action under way when it ran out, if any.
     public let action: String?
 
+    /// `what` did not finish within `length`, during `action` if one was under way.
     public init(what: String, length: Duration, action: String? = nil) {
         self.what = what
         self.length = length

@@ -5,8 +5,11 @@ import IGDProtocol
 
 /// Talks UPnP IGD to gateways: finds them, reads their descriptions, runs typed actions.
 public struct GatewayClient: Sendable {
+    /// The HTTP client for descriptions and SOAP actions.
     public let http: HTTPTransport
+    /// The SSDP search.
     public let ssdp: SSDPDiscovery
+    /// Each request's timeouts and body cap.
     public var limits: HTTPLimits
     /// The most entries a listing reads before stopping.
     public var maxEntries = 4096
@@ -18,6 +21,7 @@ public struct GatewayClient: Sendable {
     public var deadline: Deadline?
     let logger: Logger
 
+    /// A client on `group`'s event loops, each request bounded by `limits`, logging to `logger` (requests at trace level).
     public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         limits: HTTPLimits = .default,
@@ -31,7 +35,9 @@ public struct GatewayClient: Sendable {
 
     /// What a search found: gateways described, and devices that answered but could not be used.
     public struct DiscoveryResult: Sendable {
+        /// The gateways found, described and probed.
         public var gateways: [Gateway]
+        /// Devices that answered but could not be used, with why.
         public var failures: [(location: GatewayURL, reason: String)]
     }
 
@@ -84,7 +90,7 @@ public struct GatewayClient: Sendable {
 
     /// Reads the description at `descriptionURL`, probes its WAN connection services and
     /// chooses one.
-    /// - Throws: ``TransportError``, ``ProtocolViolation`` (including "no WAN connection service").
+    /// - Throws: ``TransportError``, `ProtocolViolation` (including "no WAN connection service").
     public func describe(_ descriptionURL: GatewayURL, probe policy: ProbePolicy = .always) async throws -> Gateway {
         logger.trace("→ GET \(descriptionURL)")
         let response = try await exchange("the device description", within: deadline, naming: false) {
@@ -292,7 +298,7 @@ public struct GatewayClient: Sendable {
     ///
     /// An entry that makes no sense is kept apart in ``PortMappingTable/invalid``. A gateway
     /// that answers an index with exactly an answer it gave before (it ignores the index) never
-    /// ends its list: that is a ``ProtocolViolation``, as is a list longer than ``maxEntries``.
+    /// ends its list: that is a `ProtocolViolation`, as is a list longer than ``maxEntries``.
     public func genericEntryWalk(on service: ConnectionService, within deadline: Deadline? = nil) async throws -> PortMappingTable {
         let deadline = deadline ?? earliest("listing the gateway's mappings", listingTime)
         var table = PortMappingTable(entries: [], method: .genericEntryWalk, note: nil)
@@ -331,9 +337,12 @@ public struct GatewayClient: Sendable {
 /// The description URL answered with an HTTP status other than 200 (404 for a wrong path):
 /// nothing there to read, which is not the router breaking the specification.
 public struct DescriptionNotServed: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The description URL asked for.
     public let url: String
+    /// The HTTP status it answered.
     public let status: Int
 
+    /// `url` answered `status`.
     public init(url: String, status: Int) {
         self.url = url
         self.status = status

@@ -10,13 +10,16 @@ import Darwin
 
 /// Bounds on one HTTP exchange with a gateway.
 public struct HTTPLimits: Sendable {
+    /// The longest a connection may take to open.
     public var connectTimeout: Duration
     /// The longest silence while waiting for the answer, once connected.
     public var readTimeout: Duration
     /// From the start of the connection attempt to the last byte of the response.
     public var deadline: Duration
+    /// The largest body read; a larger one is refused while it arrives.
     public var maxBodyBytes: Int
 
+    /// Limits of 2 s to connect, 3 s of silence, 5 s in all and a 1 MiB body unless given.
     public init(connectTimeout: Duration = .seconds(2), readTimeout: Duration = .seconds(3), deadline: Duration = .seconds(5), maxBodyBytes: Int = 1 << 20) {
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
@@ -24,6 +27,7 @@ public struct HTTPLimits: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
+    /// 2 s to connect, 3 s of silence, 5 s in all, 1 MiB of body.
     public static let `default` = HTTPLimits()
 
     /// Limits for routers that may take up to `seconds` over one request (the default is 5):
@@ -36,10 +40,14 @@ public struct HTTPLimits: Sendable {
 
 /// A response read in full within the limits.
 public struct HTTPResponse: Sendable {
+    /// The HTTP status code.
     public var status: Int
+    /// The headers, in order, as sent.
     public var headers: [(name: String, value: String)]
+    /// The body, chunked encoding removed.
     public var body: [UInt8]
 
+    /// The first header named `name`, in any case; nil when there is none.
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
@@ -53,14 +61,19 @@ public struct HTTPResponse: Sendable {
 public struct HTTPTransport: Sendable {
     let group: any EventLoopGroup
 
+    /// A client whose connections run on `group`.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.group = group
     }
 
+    /// GETs `url` (a device description).
+    /// - Throws: `TransportError` when there is no complete answer within `limits`.
     public func get(_ url: GatewayURL, limits: HTTPLimits = .default) async throws -> HTTPResponse {
         try await send(method: .GET, url: url, headers: [], body: [], limits: limits)
     }
 
+    /// POSTs `body` to `url` with `headers` (a SOAP action).
+    /// - Throws: `TransportError` when there is no complete answer within `limits`.
     public func post(_ url: GatewayURL, headers: [(String, String)], body: [UInt8], limits: HTTPLimits = .default) async throws -> HTTPResponse {
         try await send(method: .POST, url: url, headers: headers, body: body, limits: limits)
     }

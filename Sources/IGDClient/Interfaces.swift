@@ -3,9 +3,12 @@ import IGDProtocol
 
 /// An IPv4 interface SSDP searches can go out on.
 public struct SearchInterface: Sendable, Equatable {
+    /// The interface's name ("eth0").
     public var name: String
+    /// Its IPv4 address, which searches go out from.
     public var address: IPv4Address
 
+    /// The interface `name` with `address`.
     public init(name: String, address: IPv4Address) {
         self.name = name
         self.address = address
@@ -37,7 +40,9 @@ public struct SearchInterface: Sendable, Equatable {
 
 /// Discovery could not run at all (as opposed to finding nothing).
 public struct DiscoveryError: Error, Sendable, CustomStringConvertible {
+    /// What stopped it, in one line.
     public let description: String
+    /// Discovery could not run, for the reason `description` gives.
     public init(_ description: String) { self.description = description }
 }
 

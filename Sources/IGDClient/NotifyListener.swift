@@ -7,6 +7,7 @@ import IGDProtocol
 /// or re-announces, `ssdp:byebye` when it leaves. Only datagrams from the gateway's own
 /// address are passed on; everything else is dropped.
 public final class NotifyListener: Sendable {
+    /// Each announcement from the gateway, as it arrives; ends when the listener stops.
     public let notifications: AsyncStream<SSDP.Notify>
     let channel: any Channel
     let continuation: AsyncStream<SSDP.Notify>.Continuation
@@ -20,9 +21,12 @@ public final class NotifyListener: Sendable {
     /// Binds the SSDP port (shared with other listeners on this host) and joins the
     /// multicast group on the interface with `interfaceAddress`.
     /// - Parameters:
+    ///   - interfaceAddress: the address of the interface facing the gateway.
     ///   - gateway: the only source address accepted.
     ///   - port: 1900; tests use another.
     ///   - joinGroup: false for tests that send NOTIFYs by unicast on loopback.
+    ///   - group: the event loops the socket runs on.
+    ///   - logger: where dropped datagrams are logged (trace level).
     public static func start(
         interfaceAddress: IPv4Address, gateway: IPv4Address, port: Int = UPnP.ssdpPort, joinGroup: Bool = true,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "portkeeper.notify")
@@ -53,6 +57,7 @@ public final class NotifyListener: Sendable {
         return NotifyListener(channel: channel, notifications: stream, continuation: continuation)
     }
 
+    /// Stops listening, closes the socket and ends ``notifications``.
     public func stop() async {
         continuation.finish()
         try? await channel.close()

@@ -23,23 +23,34 @@ public struct DiscoveryOptions: Sendable {
     public var interfaceName: String?
     /// Where searches go; tests point this at a loopback responder.
     public var targetHost = UPnP.ssdpMulticastAddress
+    /// The port searches go to (1900).
     public var targetPort = UPnP.ssdpPort
     /// Explicit local addresses to search from; nil to use the interfaces.
     public var localInterfaces: [SearchInterface]?
+    /// The search targets (ST) sent: gateway device types first, then WAN service types.
     public var searchTargets = UPnP.searchTargets
+    /// The most reply datagrams read per search; more are dropped.
     public var maxDatagrams = 512
+    /// The most devices kept per search.
     public var maxDevices = 16
 
+    /// The defaults: every interface, a 2 s window, returning 200 ms after the first gateway.
     public init() {}
 }
 
 /// A device that answered a search, once per UDN however many times it answered.
 public struct DiscoveredDevice: Sendable, Equatable {
+    /// Its UDN, from the USN header.
     public var udn: String
+    /// Its description URL (LOCATION), checked to be on the reply's source address.
     public var location: GatewayURL
+    /// The search targets it answered to.
     public var searchTargets: [String]
+    /// Its SERVER header, if any.
     public var server: String?
+    /// Its BOOTID.UPNP.ORG, if any.
     public var bootID: UInt32?
+    /// The interface its answer came in on.
     public var interface: SearchInterface
 }
 
@@ -49,6 +60,7 @@ public struct SSDPDiscovery: Sendable {
     let group: any EventLoopGroup
     let logger: Logger
 
+    /// A search whose sockets run on `group`, logging what it drops to `logger`.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "portkeeper.ssdp")) {
         self.group = group
         self.logger = logger

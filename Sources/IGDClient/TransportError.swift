@@ -2,6 +2,7 @@
 /// large or cut short, a redirect. Kept apart from device faults (`UPnPError`) and protocol
 /// violations (`ProtocolViolation`).
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of transport failure it is.
     public enum Kind: String, Sendable, CaseIterable {
         /// Nobody listens at the gateway's address and port (ECONNREFUSED).
         case connectionRefused
@@ -9,21 +10,32 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case connectTimeout
         /// Connected, but no complete answer in time.
         case timeout
-        case tooLarge, closedEarly, redirect, malformedResponse
+        /// The answer was larger than the body cap.
+        case tooLarge
+        /// The connection closed before the answer was complete.
+        case closedEarly
+        /// The answer was a redirect, which is never followed.
+        case redirect
+        /// The answer was not HTTP/1.1 as the codec reads it.
+        case malformedResponse
         /// No route to the gateway or its network (EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN).
         case unreachable
         /// Any other failure to connect or talk.
         case network
     }
 
+    /// What failed, to switch on.
     public let kind: Kind
+    /// The URL the request was for.
     public let url: String
+    /// What happened, in words (the system's error, the limit that was hit).
     public let detail: String
     /// The time that ran out, for the timeouts.
     public let limit: Duration?
     /// The SOAP action (or "the description") the request was for, when known.
     public var action: String?
 
+    /// A failure of `kind` talking to `url`, described by `detail`.
     public init(_ kind: Kind, url: String, _ detail: String, limit: Duration? = nil, action: String? = nil) {
         self.kind = kind
         self.url = url

@@ -12,34 +12,52 @@ public protocol IGDAction: Sendable {
 }
 
 extension IGDAction {
+    /// Most actions exist in every version.
     public static var requiresVersion2: Bool { false }
 
+    /// The SOAP request for this action on a service of `serviceType`.
     public func request(serviceType: String) -> SOAPRequest {
         SOAPRequest(serviceType: serviceType, action: Self.name, arguments: arguments)
     }
 }
 
+/// The WANIPConnection / WANPPPConnection actions portkeeper sends, one type each.
 public enum Actions {
+    /// The gateway's external address (WANIPConnection §2.5.19).
     public struct GetExternalIPAddress: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetExternalIPAddress"
+        /// The action; it takes no arguments.
         public init() {}
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { [] }
+        /// Reads the answer's values.
+        /// - Throws: `ProtocolViolation` for a value missing or out of range.
         public func decode(_ response: SOAPResponse) throws -> ExternalAddress {
             ExternalAddress(reported: response.values["NewExternalIPAddress"] ?? "")
         }
     }
 
+    /// GetStatusInfo's answer.
     public struct StatusInfo: Sendable, Equatable, Codable {
+        /// "Connected", "Disconnected"…, as the gateway says it.
         public var connectionStatus: String
+        /// "ERROR_NONE" or why the last connection failed, as the gateway says it.
         public var lastConnectionError: String
         /// Seconds since the connection came up.
         public var uptime: UInt32
     }
 
+    /// The connection's status and uptime (WANIPConnection §2.5.13).
     public struct GetStatusInfo: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetStatusInfo"
+        /// The action; it takes no arguments.
         public init() {}
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { [] }
+        /// Reads the answer's values.
+        /// - Throws: `ProtocolViolation` for a value missing or out of range.
         public func decode(_ response: SOAPResponse) throws -> StatusInfo {
             StatusInfo(
                 connectionStatus: try response.string("NewConnectionStatus"),
@@ -49,15 +67,24 @@ public enum Actions {
         }
     }
 
+    /// GetConnectionTypeInfo's answer.
     public struct ConnectionTypeInfo: Sendable, Equatable, Codable {
+        /// "IP_Routed", "IP_Bridged"…, as the gateway says it.
         public var connectionType: String
+        /// The types it could use, comma-separated, as it says them.
         public var possibleConnectionTypes: String
     }
 
+    /// How the connection is set up (WANIPConnection §2.5.2).
     public struct GetConnectionTypeInfo: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetConnectionTypeInfo"
+        /// The action; it takes no arguments.
         public init() {}
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { [] }
+        /// Reads the answer's values.
+        /// - Throws: `ProtocolViolation` for a value missing or out of range.
         public func decode(_ response: SOAPResponse) throws -> ConnectionTypeInfo {
             ConnectionTypeInfo(
                 connectionType: try response.string("NewConnectionType"),
@@ -66,10 +93,15 @@ public enum Actions {
         }
     }
 
+    /// The entry at an index of the gateway's table (WANIPConnection §2.5.15); walking the indices lists the table.
     public struct GetGenericPortMappingEntry: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetGenericPortMappingEntry"
+        /// The entry's index, from 0.
         public var index: Int
+        /// The entry at `index`.
         public init(index: Int) { self.index = index }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { [.init("NewPortMappingIndex", String(index))] }
         /// - Throws: ``ProtocolViolation`` for an entry that does not make sense; use
         ///   ``decodeChecked(_:)`` for the typed ``InvalidPortMappingEntry``.
@@ -88,19 +120,28 @@ public enum Actions {
         }
     }
 
+    /// The entry for one key, if the gateway has it (WANIPConnection §2.5.16); 714 when it has none.
     public struct GetSpecificPortMappingEntry: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetSpecificPortMappingEntry"
+        /// The remote host of the key; empty for any.
         public var remoteHost: String
+        /// The external port of the key.
         public var externalPort: UInt16
+        /// TCP or UDP.
         public var `protocol`: TransportProtocol
+        /// The action for the key `remoteHost`, `externalPort`, `protocol`.
         public init(remoteHost: String = "", externalPort: UInt16, protocol: TransportProtocol) {
             self.remoteHost = remoteHost
             self.externalPort = externalPort
             self.protocol = `protocol`
         }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] {
             [.init("NewRemoteHost", remoteHost), .init("NewExternalPort", String(externalPort)), .init("NewProtocol", `protocol`.rawValue)]
         }
+        /// Reads the answer's values.
+        /// - Throws: `ProtocolViolation` for a value missing or out of range.
         public func decode(_ response: SOAPResponse) throws -> PortMappingEntry {
             do {
                 return try PortMappingEntry.checked(response.values, action: Self.name, index: nil, descriptionField: "NewPortMappingDescription",
@@ -113,14 +154,21 @@ public enum Actions {
 
     /// IGDv2: the whole table in one answer (WANIPConnection:2 §2.5.20).
     public struct GetListOfPortMappings: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "GetListOfPortMappings"
+        /// Only WANIPConnection:2 offers it: refused before sending on another service.
         public static let requiresVersion2 = true
+        /// The first external port of the range.
         public var startPort: UInt16
+        /// The last external port of the range.
         public var endPort: UInt16
+        /// TCP or UDP.
         public var `protocol`: TransportProtocol
         /// true: every entry, not only this client's.
         public var manage: Bool
+        /// The most entries the gateway should return.
         public var numberOfPorts: Int
+        /// Every entry of `protocol` in the range, up to `numberOfPorts`, every client's unless `manage` is false.
         public init(startPort: UInt16 = 1, endPort: UInt16 = 65535, protocol: TransportProtocol, manage: Bool = true, numberOfPorts: Int = 1000) {
             self.startPort = startPort
             self.endPort = endPort
@@ -128,6 +176,7 @@ public enum Actions {
             self.manage = manage
             self.numberOfPorts = numberOfPorts
         }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] {
             [
                 .init("NewStartPort", String(startPort)), .init("NewEndPort", String(endPort)),
@@ -147,62 +196,92 @@ public enum Actions {
         }
     }
 
+    /// Writes a mapping; the same key replaces the old one (WANIPConnection §2.5.17).
     public struct AddPortMapping: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "AddPortMapping"
+        /// The mapping to write.
         public var entry: PortMappingEntry
+        /// The action writing `entry`.
         public init(_ entry: PortMappingEntry) { self.entry = entry }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { PortMappingEntry.requestArguments(entry) }
+        /// An empty answer is success; a fault comes as a `UPnPError` before this is asked.
         public func decode(_ response: SOAPResponse) throws {}
     }
 
     /// IGDv2: the gateway picks a free external port when the asked one is taken.
     public struct AddAnyPortMapping: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "AddAnyPortMapping"
+        /// Only WANIPConnection:2 offers it: refused before sending on another service.
         public static let requiresVersion2 = true
+        /// The mapping to write.
         public var entry: PortMappingEntry
+        /// The action writing `entry`.
         public init(_ entry: PortMappingEntry) { self.entry = entry }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] { PortMappingEntry.requestArguments(entry) }
+        /// Reads the answer's values.
+        /// - Throws: `ProtocolViolation` for a value missing or out of range.
         public func decode(_ response: SOAPResponse) throws -> UInt16 {
             try response.port("NewReservedPort")
         }
     }
 
+    /// Removes the mapping with a key (WANIPConnection §2.5.18); 714 when there is none.
     public struct DeletePortMapping: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "DeletePortMapping"
+        /// The remote host of the key; empty for any.
         public var remoteHost: String
+        /// The external port of the key.
         public var externalPort: UInt16
+        /// TCP or UDP.
         public var `protocol`: TransportProtocol
+        /// The action for the key `remoteHost`, `externalPort`, `protocol`.
         public init(remoteHost: String = "", externalPort: UInt16, protocol: TransportProtocol) {
             self.remoteHost = remoteHost
             self.externalPort = externalPort
             self.protocol = `protocol`
         }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] {
             [.init("NewRemoteHost", remoteHost), .init("NewExternalPort", String(externalPort)), .init("NewProtocol", `protocol`.rawValue)]
         }
+        /// An empty answer is success; a fault comes as a `UPnPError` before this is asked.
         public func decode(_ response: SOAPResponse) throws {}
     }
 
     /// IGDv2: deletes every entry in a port range.
     public struct DeletePortMappingRange: IGDAction {
+        /// The action's name in the SOAP request.
         public static let name = "DeletePortMappingRange"
+        /// Only WANIPConnection:2 offers it: refused before sending on another service.
         public static let requiresVersion2 = true
+        /// The first external port of the range.
         public var startPort: UInt16
+        /// The last external port of the range.
         public var endPort: UInt16
+        /// TCP or UDP.
         public var `protocol`: TransportProtocol
+        /// true: every client's entries, not only this one's.
         public var manage: Bool
+        /// Deletes the entries of `protocol` in the range, only this client's unless `manage`.
         public init(startPort: UInt16, endPort: UInt16, protocol: TransportProtocol, manage: Bool = false) {
             self.startPort = startPort
             self.endPort = endPort
             self.protocol = `protocol`
             self.manage = manage
         }
+        /// The SOAP arguments, in the order the specification lists them.
         public var arguments: [SOAPRequest.Argument] {
             [
                 .init("NewStartPort", String(startPort)), .init("NewEndPort", String(endPort)),
                 .init("NewProtocol", `protocol`.rawValue), .init("NewManage", manage ? "1" : "0"),
             ]
         }
+        /// An empty answer is success; a fault comes as a `UPnPError` before this is asked.
         public func decode(_ response: SOAPResponse) throws {}
     }
 }

@@ -2,10 +2,14 @@
 public enum UPnP {
     /// The SSDP multicast group and port (UDA 1.1 §1.1).
     public static let ssdpMulticastAddress = "239.255.255.250"
+    /// The SSDP port: searches go to it, announcements arrive on it.
     public static let ssdpPort = 1900
 
+    /// The SOAP 1.1 envelope's namespace.
     public static let soapEnvelopeNamespace = "http://schemas.xmlsoap.org/soap/envelope/"
+    /// The SOAP encoding style UPnP control requests declare.
     public static let soapEncodingStyle = "http://schemas.xmlsoap.org/soap/encoding/"
+    /// The namespace of a UPnP fault's `<UPnPError>` detail.
     public static let controlNamespace = "urn:schemas-upnp-org:control-1-0"
 
     /// Device types of an Internet Gateway Device, newest first.
@@ -29,23 +33,31 @@ public enum UPnP {
 public struct WANService: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     /// WANIPConnection or WANPPPConnection.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// WANIPConnection: a routed IP connection.
         case ip = "WANIPConnection"
+        /// WANPPPConnection: a PPP(oE) link.
         case ppp = "WANPPPConnection"
     }
 
     /// The service type exactly as advertised, e.g. "urn:dslforum-org:service:WANPPPConnection:1".
     public let rawValue: String
+    /// IP or PPP.
     public let kind: Kind
     /// The domain between "urn:" and ":service:", e.g. "schemas-upnp-org" or "dslforum-org".
     public let domain: String
+    /// The version number the type ends with (1 or 2).
     public let version: Int
 
     /// The UPnP Forum's own domain.
     public static let upnpDomain = "schemas-upnp-org"
 
+    /// `urn:schemas-upnp-org:service:WANIPConnection:2` (IGDv2).
     public static let ipConnection2 = WANService(kind: .ip, version: 2)
+    /// `urn:schemas-upnp-org:service:WANIPConnection:1`.
     public static let ipConnection1 = WANService(kind: .ip, version: 1)
+    /// `urn:schemas-upnp-org:service:WANPPPConnection:2`.
     public static let pppConnection2 = WANService(kind: .ppp, version: 2)
+    /// `urn:schemas-upnp-org:service:WANPPPConnection:1`.
     public static let pppConnection1 = WANService(kind: .ppp, version: 1)
 
     /// The standard types discovery searches for, newest first.

@@ -1,27 +1,41 @@
 /// A UPnP device description (UDA 1.1 §2.3), reduced to what a port-mapping client needs.
 public struct DeviceDescription: Sendable, Equatable {
+    /// A service a device lists.
     public struct Service: Sendable, Equatable {
+        /// Its type URN, as written.
         public var serviceType: String
+        /// Its id, as written.
         public var serviceId: String
         /// As written in the description; resolve with ``DeviceDescription/connectionServices(descriptionURL:)``.
         public var controlURL: String
     }
 
+    /// A device: the root, or one embedded in another.
     public struct Device: Sendable, Equatable {
+        /// Its type URN, as written.
         public var deviceType: String
+        /// The name it gives itself.
         public var friendlyName: String
+        /// Its manufacturer.
         public var manufacturer: String
+        /// Its model.
         public var modelName: String
+        /// Its model number.
         public var modelNumber: String
+        /// Its UDN ("uuid:…").
         public var udn: String
+        /// The services it lists itself.
         public var services: [Service]
+        /// The devices embedded in it.
         public var devices: [Device]
 
         /// This device and every embedded one, depth first.
         public var allDevices: [Device] { [self] + devices.flatMap(\.allDevices) }
     }
 
+    /// URLBase, when the description has one: what relative control URLs resolve against.
     public var urlBase: String?
+    /// The root device.
     public var root: Device
 
     /// Parses a description document.
@@ -125,11 +139,16 @@ public struct DeviceDescription: Sendable, Equatable {
 
 /// A WAN connection service a client can talk to.
 public struct ConnectionService: Sendable, Equatable, Hashable, Codable {
+    /// The service's type, as advertised.
     public var type: WANService
+    /// Its id in the description.
     public var serviceId: String
+    /// Where its SOAP actions go, resolved and checked to be on the gateway's address.
     public var controlURL: GatewayURL
+    /// The UDN of the device that lists it.
     public var deviceUDN: String
 
+    /// A service of `type` controlled at `controlURL`.
     public init(type: WANService, serviceId: String, controlURL: GatewayURL, deviceUDN: String) {
         self.type = type
         self.serviceId = serviceId

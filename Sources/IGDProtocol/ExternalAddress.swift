@@ -2,6 +2,7 @@ import Foundation
 
 /// What kind of address a gateway reports as its external one.
 public enum AddressClass: String, Sendable, Codable {
+    /// A public address: mappings on it are reachable from the internet.
     case `public`
     /// RFC 1918: 10/8, 172.16/12, 192.168/16.
     case `private`
@@ -17,9 +18,12 @@ public enum AddressClass: String, Sendable, Codable {
 public struct ExternalAddress: Sendable, Equatable, Codable {
     /// The text the gateway sent, trimmed.
     public let reported: String
+    /// The address, when the text is one.
     public let address: IPv4Address?
+    /// What kind of address it is.
     public let addressClass: AddressClass
 
+    /// The address a gateway reported as `text` (GetExternalIPAddress), classified.
     public init(reported text: String) {
         reported = text.trimmingCharacters(in: .whitespacesAndNewlines)
         address = IPv4Address(reported)

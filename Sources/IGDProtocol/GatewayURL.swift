@@ -5,11 +5,14 @@ import Foundation
 /// No user information, no host names (a name would let a reply point anywhere), no other
 /// scheme. The request target keeps the path and query as sent (`/UD/?6`).
 public struct GatewayURL: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The gateway's address.
     public let host: IPv4Address
+    /// The TCP port.
     public let port: UInt16
     /// Path and query, starting with "/".
     public let target: String
 
+    /// `http://host:port` followed by `target` (which starts with "/").
     public init(host: IPv4Address, port: UInt16, target: String) {
         self.host = host
         self.port = port

@@ -1,7 +1,9 @@
 /// An IPv4 address written canonically: four decimal octets, no leading zeros.
 public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The four octets, most significant first.
     public let octets: (UInt8, UInt8, UInt8, UInt8)
 
+    /// The address `a.b.c.d`.
     public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         octets = (a, b, c, d)
     }
@@ -21,10 +23,12 @@ public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomString
         octets = (values[0], values[1], values[2], values[3])
     }
 
+    /// The address as a 32-bit number, in host order.
     public var value: UInt32 {
         UInt32(octets.0) << 24 | UInt32(octets.1) << 16 | UInt32(octets.2) << 8 | UInt32(octets.3)
     }
 
+    /// The address whose 32-bit number is `value`.
     public init(value: UInt32) {
         self.init(UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff))
     }

@@ -1,6 +1,8 @@
 /// TCP or UDP. Sent upper-case: some routers reject any other spelling.
 public enum TransportProtocol: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// TCP.
     case tcp = "TCP"
+    /// UDP.
     case udp = "UDP"
 
     /// Accepts any case ("tcp", "Udp").
@@ -15,15 +17,21 @@ public enum TransportProtocol: String, Sendable, Codable, CaseIterable, CustomSt
 public struct PortMappingEntry: Sendable, Equatable, Hashable, Codable {
     /// Empty means any remote host (the wildcard).
     public var remoteHost: String
+    /// The port on the gateway's external address.
     public var externalPort: UInt16
+    /// TCP or UDP.
     public var `protocol`: TransportProtocol
+    /// The port on the internal client it forwards to.
     public var internalPort: UInt16
+    /// The LAN address it forwards to, as the gateway reports it (checked before it is acted on).
     public var internalClient: String
+    /// Whether the gateway forwards it.
     public var enabled: Bool
     public var description: String
     /// Seconds; 0 means permanent (IGDv2 gateways turn it into 604800).
     public var leaseDuration: UInt32
 
+    /// An entry with every field given; any remote host, enabled and permanent unless said otherwise.
     public init(
         remoteHost: String = "", externalPort: UInt16, protocol: TransportProtocol, internalPort: UInt16,
         internalClient: String, enabled: Bool = true, description: String, leaseDuration: UInt32 = 0
@@ -120,6 +128,7 @@ extension PortMappingEntry {
 ///
 /// Also a ``ProtocolViolation`` where one is expected: ``asViolation``.
 public struct InvalidPortMappingEntry: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The action that listed it.
     public let action: String
     /// The index asked for (GetGenericPortMappingEntry), when there is one.
     public let index: Int?
@@ -128,6 +137,7 @@ public struct InvalidPortMappingEntry: Error, Sendable, Equatable, CustomStringC
     /// What does not make sense, one phrase each.
     public let problems: [String]
 
+    /// An entry `action` listed (at `index`), with its raw `fields` and what is wrong with them.
     public init(action: String, index: Int?, fields: [String: String], problems: [String]) {
         self.action = action
         self.index = index

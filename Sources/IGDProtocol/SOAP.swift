@@ -1,19 +1,26 @@
 /// SOAP 1.1 envelopes for UPnP control (UDA 1.1 §3.2). Pure: values in, bytes out, and back.
 public struct SOAPRequest: Sendable, Equatable {
+    /// The service type, exactly as advertised (it goes into SOAPAction and the body's namespace).
     public var serviceType: String
+    /// The action's name.
     public var action: String
     /// In the order the service description defines them.
     public var arguments: [Argument]
 
+    /// One input argument.
     public struct Argument: Sendable, Equatable {
+        /// Its name ("NewExternalPort").
         public var name: String
+        /// Its value as text; escaped when the envelope is written.
         public var value: String
+        /// The argument `name` = `value`.
         public init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
     }
 
+    /// A request for `action` on a service of `serviceType`.
     public init(serviceType: String, action: String, arguments: [Argument]) {
         self.serviceType = serviceType
         self.action = action
@@ -42,6 +49,7 @@ public struct SOAPRequest: Sendable, Equatable {
 
 /// Escaping for XML character data and attribute values.
 public enum XMLEscaping {
+    /// `text` with `&`, `<`, `>`, `"` and `'` as entities, safe in character data and attribute values.
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -73,7 +81,9 @@ public enum XMLEscaping {
 
 /// The output arguments of a successful action, by name.
 public struct SOAPResponse: Sendable, Equatable {
+    /// The action it answers.
     public let action: String
+    /// The output arguments by name, as text.
     public let values: [String: String]
 
     /// Decodes a control response.
@@ -121,18 +131,24 @@ public struct SOAPResponse: Sendable, Equatable {
         return value
     }
 
+    /// The output argument `name` as an integer of type `T`.
+    /// - Throws: ``ProtocolViolation`` when it is missing or not such an integer.
     public func integer<T: FixedWidthInteger>(_ name: String, as type: T.Type = T.self) throws -> T {
         let text = try string(name)
         guard let value = T(text) else { throw ProtocolViolation("\(action) response's \(name) '\(text.prefix(40))' is not a valid \(T.self)") }
         return value
     }
 
+    /// The output argument `name` as a port (1...65535).
+    /// - Throws: ``ProtocolViolation`` when it is missing, not a number or 0.
     public func port(_ name: String) throws -> UInt16 {
         let value: UInt16 = try integer(name)
         guard value > 0 else { throw ProtocolViolation("\(action) response's \(name) is 0") }
         return value
     }
 
+    /// The output argument `name` as a boolean (1/0, true/false, yes/no).
+    /// - Throws: ``ProtocolViolation`` when it is missing or none of those.
     public func boolean(_ name: String) throws -> Bool {
         switch try string(name).lowercased() {
         case "1", "true", "yes": return true
@@ -141,6 +157,8 @@ public struct SOAPResponse: Sendable, Equatable {
         }
     }
 
+    /// The output argument `name` as TCP or UDP, in any case.
+    /// - Throws: ``ProtocolViolation`` when it is missing or neither.
     public func transportProtocol(_ name: String) throws -> TransportProtocol {
         let text = try string(name)
         guard let value = TransportProtocol(caseInsensitive: text) else {

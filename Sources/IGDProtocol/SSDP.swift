@@ -6,7 +6,11 @@ public enum SSDP {
     static let maxHeaders = 64
 
     /// An M-SEARCH request for `searchTarget`.
-    /// - Parameter mx: seconds a device may wait before answering (UDA: 1...5).
+    /// - Parameters:
+    ///   - searchTarget: what to search for (ST): a device or service type.
+    ///   - mx: seconds a device may wait before answering (UDA: 1...5).
+    ///   - host: the HOST header's address: the multicast group, or a unicast target.
+    ///   - port: the HOST header's port.
     public static func searchRequest(searchTarget: String, mx: Int, host: String = UPnP.ssdpMulticastAddress, port: Int = UPnP.ssdpPort) -> [UInt8] {
         let text = "M-SEARCH * HTTP/1.1\r\n"
             + "HOST: \(host):\(port)\r\n"
@@ -20,9 +24,12 @@ public enum SSDP {
 
     /// A parsed SSDP datagram: its start line and headers (names lower-cased).
     public struct Message: Sendable, Equatable {
+        /// The first line ("HTTP/1.1 200 OK", "NOTIFY * HTTP/1.1").
         public let startLine: String
+        /// The headers by lower-cased name.
         public let headers: [String: String]
 
+        /// The header `name`, in any case; nil when it is absent.
         public subscript(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
@@ -50,10 +57,15 @@ public enum SSDP {
 
     /// A device's answer to an M-SEARCH.
     public struct SearchResponse: Sendable, Equatable {
+        /// The search target it answers to (ST).
         public let searchTarget: String
+        /// Its unique service name (USN): the UDN, then "::" and the type.
         public let usn: String
+        /// Where its description is (LOCATION), as sent; checked before it is followed.
         public let location: String
+        /// Its SERVER header, if any.
         public let server: String?
+        /// Its BOOTID.UPNP.ORG, if any: it changes at each restart.
         public let bootID: UInt32?
 
         /// The device's UDN ("uuid:…"), the part of the USN before "::".
@@ -76,12 +88,26 @@ public enum SSDP {
 
     /// An `ssdp:alive`, `ssdp:byebye` or `ssdp:update` announcement.
     public struct Notify: Sendable, Equatable {
-        public enum Kind: String, Sendable { case alive = "ssdp:alive", byebye = "ssdp:byebye", update = "ssdp:update" }
+        /// What the device announces (NTS).
+        public enum Kind: String, Sendable {
+            /// It is there (it started, or re-announces).
+            case alive = "ssdp:alive"
+            /// It is leaving.
+            case byebye = "ssdp:byebye"
+            /// Its BOOTID or configuration changed.
+            case update = "ssdp:update"
+        }
+        /// What it announces.
         public let kind: Kind
+        /// The type announced (NT).
         public let notificationType: String
+        /// Its unique service name (USN).
         public let usn: String
+        /// Where its description is (LOCATION); a byebye has none.
         public let location: String?
+        /// Its BOOTID.UPNP.ORG, if any.
         public let bootID: UInt32?
+        /// The device's UDN, the part of the USN before "::".
         public var udn: String { SSDP.udn(fromUSN: usn) }
     }
 

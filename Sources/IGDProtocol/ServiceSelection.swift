@@ -1,11 +1,15 @@
 /// What probing one WAN connection service found.
 public struct ServiceProbe: Sendable, Equatable {
+    /// The service probed.
     public var service: ConnectionService
+    /// Its GetStatusInfo answer, when it gave one.
     public var status: Actions.StatusInfo?
+    /// Its external address, when it gave one.
     public var externalAddress: ExternalAddress?
     /// Why the probe failed, if it did.
     public var failure: String?
 
+    /// What probing `service` found.
     public init(service: ConnectionService, status: Actions.StatusInfo?, externalAddress: ExternalAddress?, failure: String? = nil) {
         self.service = service
         self.status = status
@@ -13,13 +17,17 @@ public struct ServiceProbe: Sendable, Equatable {
         self.failure = failure
     }
 
+    /// Whether it says it is connected.
     public var isConnected: Bool { status?.connectionStatus.lowercased() == "connected" }
+    /// Whether its external address is public.
     public var hasPublicAddress: Bool { externalAddress?.addressClass == .public }
 }
 
 /// The service chosen for port mappings, and why.
 public struct ServiceChoice: Sendable, Equatable {
+    /// The probe of the chosen service.
     public var probe: ServiceProbe
+    /// Why it was chosen, in a sentence.
     public var reason: String
 }
 
@@ -31,6 +39,7 @@ public struct ServiceChoice: Sendable, Equatable {
 /// :1, WANPPPConnection:2, :1, then the DSL Forum's and other domains' variants), then
 /// document order.
 public enum ServiceSelection {
+    /// The best of `probes` by the order above; nil when there are none.
     public static func choose(_ probes: [ServiceProbe]) -> ServiceChoice? {
         guard !probes.isEmpty else { return nil }
         func key(_ probe: ServiceProbe, _ offset: Int) -> (Int, Int, Int, Int, Int, Int) {

@@ -4,6 +4,7 @@ public struct XMLElement: Sendable, Equatable {
     public var name: String
     /// Attributes by qualified name ("xmlns:s", "s:encodingStyle"), values with references resolved.
     public var attributes: [String: String]
+    /// Its child elements, in document order.
     public var children: [XMLElement]
     /// The element's own character data (text between its children concatenated), trimmed of
     /// surrounding whitespace.
@@ -12,6 +13,7 @@ public struct XMLElement: Sendable, Equatable {
     /// Kept so that ``serialized()`` writes the names back as they came; namespaces are not resolved.
     public var prefix: String?
 
+    /// An element, for building a tree to serialize (tests, fuzz targets, the fake gateway).
     public init(
         name: String, attributes: [String: String] = [:], children: [XMLElement] = [], text: String = "",
         prefix: String? = nil
@@ -46,15 +48,20 @@ public struct XMLElement: Sendable, Equatable {
 
 /// Bounds on what the XML parser accepts from a gateway.
 public struct XMLLimits: Sendable {
+    /// The largest document, in bytes.
     public var maxBytes: Int
+    /// The deepest nesting of elements.
     public var maxDepth: Int
+    /// The most elements in one document.
     public var maxElements: Int
+    /// The most character data in one element, in bytes.
     public var maxTextBytes: Int
     /// Attributes on one element (a SOAP envelope carries three or four).
     public var maxAttributes: Int
     /// Bytes in one element, attribute, entity or processing-instruction name.
     public var maxNameBytes: Int
 
+    /// Limits of 1 MiB, depth 32, 20,000 elements and 256 KiB of text unless given.
     public init(
         maxBytes: Int = 1 << 20, maxDepth: Int = 32, maxElements: Int = 20_000, maxTextBytes: Int = 256 << 10,
         maxAttributes: Int = 64, maxNameBytes: Int = 256
@@ -67,13 +74,14 @@ public struct XMLLimits: Sendable {
         self.maxNameBytes = maxNameBytes
     }
 
+    /// The limits for everything a gateway sends.
     public static let gateway = XMLLimits()
 }
 
 /// Parses untrusted XML into an ``XMLElement`` tree with our own bounded parser.
 ///
 /// UTF-8 only (ISO-8859-1 when declared, transcoded first), checked strictly before parsing;
-/// the subset UPnP needs (see ``XMLScanner``); document type declarations refused outright, so
+/// the subset UPnP needs (see `XMLScanner`); document type declarations refused outright, so
 /// no entity can be declared or expand; size, depth, element count, attribute count, name
 /// length and text length capped while parsing. Any byte sequence gives a tree or a
 /// ``ProtocolViolation``, never a trap. The README's design section says why not FoundationXML.

@@ -4,21 +4,33 @@ import PortKeeperModel
 
 /// A gateway as the registry knows it.
 public struct GatewayRecord: Sendable, Equatable, Codable {
+    /// The registry's number for it.
     public var id: Int64
+    /// The root device's UDN: who the gateway is, whatever its address or name.
     public var udn: String
+    /// The name it gives itself.
     public var friendlyName: String
+    /// Its manufacturer, as its description says.
     public var manufacturer: String
+    /// Its model, as its description says.
     public var modelName: String
+    /// Its model number, as its description says.
     public var modelNumber: String
+    /// Where its device description was last read.
     public var descriptionURL: GatewayURL
     /// The chosen WAN connection service: its type, id and control URL.
     public var serviceType: WANService
+    /// The chosen service's id.
     public var serviceId: String
+    /// Where the chosen service's SOAP actions go.
     public var controlURL: GatewayURL
+    /// Why that service was chosen, in words.
     public var serviceChoice: String
+    /// The BOOTID.UPNP.ORG it last announced; a new one means it restarted.
     public var bootID: UInt32?
     /// The external address last reported, and its class.
     public var externalAddress: String?
+    /// The external address's class (public, private, shared…), for the double-NAT warning.
     public var addressClass: String?
     /// Learned: the gateway accepts only lease 0 (725, or 402 on a non-zero lease).
     public var permanentLeasesOnly: Bool
@@ -28,9 +40,12 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var listOfPortMappingsWorks: Bool?
     /// Learned: how many bytes of a description the gateway keeps.
     public var descriptionLimit: Int?
+    /// When it was first recorded.
     public var firstSeen: Date
+    /// When it last answered.
     public var lastSeen: Date
 
+    /// A record with every field given; the registry makes these, tests and other stores may too.
     public init(
         id: Int64, udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
         descriptionURL: GatewayURL, serviceType: WANService, serviceId: String, controlURL: GatewayURL, serviceChoice: String,
@@ -67,10 +82,15 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
 
 /// A gateway as just found on the network, to be recorded.
 public struct ObservedGateway: Sendable, Equatable {
+    /// A WAN connection service the description offers.
     public struct Service: Sendable, Equatable {
+        /// Its type (WANIPConnection or WANPPPConnection, and the version).
         public var serviceType: WANService
+        /// Its id in the description.
         public var serviceId: String
+        /// Where its SOAP actions go.
         public var controlURL: GatewayURL
+        /// A service of `serviceType` controlled at `controlURL`.
         public init(serviceType: WANService, serviceId: String, controlURL: GatewayURL) {
             self.serviceType = serviceType
             self.serviceId = serviceId
@@ -78,18 +98,30 @@ public struct ObservedGateway: Sendable, Equatable {
         }
     }
 
+    /// The root device's UDN.
     public var udn: String
+    /// The name it gives itself.
     public var friendlyName: String
+    /// Its manufacturer.
     public var manufacturer: String
+    /// Its model.
     public var modelName: String
+    /// Its model number.
     public var modelNumber: String
+    /// Where its description was read.
     public var descriptionURL: GatewayURL
+    /// Every WAN connection service it offers.
     public var services: [Service]
+    /// The one port mappings go to.
     public var chosen: Service
+    /// Why that one, in words.
     public var serviceChoice: String
+    /// The BOOTID it announced, if any.
     public var bootID: UInt32?
+    /// Its external address, when it told it.
     public var externalAddress: ExternalAddress?
 
+    /// A gateway as found, every field given.
     public init(
         udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
         descriptionURL: GatewayURL, services: [Service], chosen: Service, serviceChoice: String,
@@ -111,12 +143,19 @@ public struct ObservedGateway: Sendable, Equatable {
 
 /// One revision, as `history` shows it.
 public struct RevisionRecord: Sendable, Equatable, Codable {
+    /// Its number, counting up from 1.
     public var number: Int64
+    /// When it was made.
     public var time: Date
+    /// The command line (or program) that made it.
     public var command: String
+    /// Who made it: the CLI or `watch`.
     public var actor: RevisionActor
+    /// The gateway it concerns; nil for one that concerns none.
     public var gatewayID: Int64?
+    /// What it did, in one line.
     public var summary: String
+    /// What it changed and found, in order.
     public var changes: [Change]
 }
 
@@ -124,6 +163,7 @@ public struct RevisionRecord: Sendable, Equatable, Codable {
 public enum OperationOutcome: Sendable, Equatable, CustomStringConvertible {
     /// Journaled, not yet known (the process may have died while acting).
     case pending
+    /// The gateway did it.
     case ok
     /// The gateway answered this UPnP error code.
     case upnp(Int)
@@ -166,24 +206,35 @@ public enum OperationOutcome: Sendable, Equatable, CustomStringConvertible {
 
 /// The kind of action journaled.
 public enum OperationAction: String, Sendable, Codable {
+    /// A mapping written (AddPortMapping).
     case add = "AddPortMapping"
+    /// A mapping removed (DeletePortMapping).
     case delete = "DeletePortMapping"
 }
 
 /// Why an entry is deleted: rollback re-creates the entries `--prune` or `--force` deleted.
 public enum DeleteReason: String, Sendable, Codable {
+    /// portkeeper created it and it is no longer declared.
     case noLongerDeclared = "no-longer-declared"
+    /// Another program's, removed with `--prune`.
     case pruned
+    /// Another client's, holding a declared port, replaced with `--force`.
     case replaced
+    /// The mapping moved to a new client (this host's address changed).
     case moved
 }
 
 /// One journaled operation.
 public struct JournaledOperation: Sendable, Equatable {
+    /// Its number in the journal.
     public var id: Int64
+    /// The revision it belongs to.
     public var revision: Int64
+    /// The gateway it was sent to.
     public var gatewayID: Int64
+    /// Add or delete.
     public var action: OperationAction
+    /// The mapping it concerns.
     public var key: MappingKey
     /// For an add, the entry sent.
     public var entry: PortMappingEntry?
@@ -191,5 +242,6 @@ public struct JournaledOperation: Sendable, Equatable {
     public var deleteReason: DeleteReason?
     /// The entry as it was on the gateway before acting, if there was one.
     public var before: PortMappingEntry?
+    /// How it ended, or that it is not known yet.
     public var outcome: OperationOutcome
 }

@@ -102,6 +102,7 @@ extension Registry {
         try reading { db in try GatewayRecord.fetchAll(db) }
     }
 
+    /// The gateway recorded under `id`; nil when there is none.
     public func gateway(id: Int64) throws -> GatewayRecord? {
         try reading { db in try GatewayRecord.fetch(db, id: id) }
     }

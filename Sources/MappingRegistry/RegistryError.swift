@@ -10,6 +10,7 @@ import GRDB
 /// ("SQLite error 8: attempt to write a readonly database - while executing …") never reach
 /// the user as they are: every query maps SQLite's result codes to one of these kinds.
 public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong with the registry: switch on this, never on the message.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// The file exists but is not an SQLite database.
         case notADatabase
@@ -38,6 +39,7 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// Where a front end has something of its own to say about the failure.
     public enum Context: Sendable, Hashable {
+        /// Nothing more to say.
         case none
         /// The file at the registry path cannot serve as it is; another file would.
         case anotherFileWouldDo
@@ -56,13 +58,16 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         indirect case outcomeNotRecorded(operation: String, cause: RegistryError)
     }
 
+    /// What kind of failure it is.
     public let kind: Kind
     /// One line: what happened.
     public let message: String
     /// What to do, where that needs no front end's flag or command.
     public let hint: String?
+    /// The details a front end needs (the other process holding the file, the path).
     public let context: Context
 
+    /// An error of `kind` saying `message` in one line, with advice any front end could give.
     public init(_ kind: Kind, _ message: String, hint: String? = nil, context: Context = .none) {
         self.kind = kind
         // One line, whatever the pieces put together contained.

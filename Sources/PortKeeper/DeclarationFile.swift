@@ -36,12 +36,14 @@ public struct DeclarationFile: Sendable, Equatable {
 
     /// One mapping of the file, checked.
     public struct Entry: Sendable, Equatable {
+        /// The mapping as declared, every field checked by `add`'s rules.
         public var mapping: DeclaredMapping
         /// The user said `allow-remote-client: true` for this one.
         public var allowRemoteClient: Bool
         /// The line of its `port:` (1-based), for errors found later (a client off the LAN).
         public var line: Int
 
+        /// An entry of a file, or of a declaration built in code (`line` 0: no file).
         public init(mapping: DeclaredMapping, allowRemoteClient: Bool = false, line: Int = 0) {
             self.mapping = mapping
             self.allowRemoteClient = allowRemoteClient
@@ -49,6 +51,7 @@ public struct DeclarationFile: Sendable, Equatable {
         }
     }
 
+    /// A declaration file's content: the gateway it names (nil: the one known) and its mappings.
     public init(gateway: String?, mappings: [Entry]) {
         self.gateway = gateway
         self.mappings = mappings

@@ -7,6 +7,7 @@ public enum DeclarationInput {
     /// The longest description accepted, in UTF-8 bytes. Routers keep less (miniupnpd 64,
     /// some 32 or 11) and portkeeper accepts what they truncate.
     public static let maxDescriptionBytes = 128
+    /// The longest lease accepted, in seconds: a week, the most IGDv2 grants (0 asks for a permanent mapping).
     public static let maxLease: UInt32 = 604_800
 
     /// "8080/tcp", "53/UDP".
@@ -53,7 +54,7 @@ public enum DeclarationInput {
     /// Refused whatever `allowRemote` says: 0.0.0.0/8 (unspecified, "this network"),
     /// 127.0.0.0/8 (loopback: the router itself), 224.0.0.0/4 (multicast), 240.0.0.0/4
     /// (reserved) with 255.255.255.255 (limited broadcast), and the network and directed
-    /// broadcast addresses of a local subnet. Pure: the CLI passes ``LocalSubnets/current()``.
+    /// broadcast addresses of a local subnet. Pure: the CLI passes `LocalSubnets.current()`.
     /// - Throws: ``PortKeeperError`` naming the address and why.
     public static func client(_ address: IPv4Address, localSubnets: [IPv4Subnet], allowRemote: Bool) throws {
         let what = "--to \(address)"
@@ -107,6 +108,8 @@ public enum DeclarationInput {
                               hint: "type it in a UTF-8 terminal or locale")
     }
 
+    /// A lease in seconds, checked against 0...``maxLease``.
+    /// - Throws: ``PortKeeperError`` `invalidInput` for a value outside that range.
     public static func lease(_ value: Int) throws -> UInt32 {
         guard (0...Int(maxLease)).contains(value) else {
             throw PortKeeperError(.invalidInput, "lease \(value) is outside 0...\(maxLease) seconds (0 asks for a permanent mapping)")

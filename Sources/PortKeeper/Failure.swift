@@ -42,6 +42,12 @@ public enum Failure {
         }
     }
 
+    /// The kind of any error the library throws, to count or switch on: a registry's is
+    /// ``PortKeeperError/Kind/registry``, any other's the kind ``explain(_:doing:)`` gives it.
+    public static func kind(of error: any Error) -> PortKeeperError.Kind {
+        error is RegistryError ? .registry : explain(error, doing: "").kind
+    }
+
     /// The kind of a transport failure: no connection, no answer in time, or a bad answer.
     static func kind(of transport: TransportError.Kind) -> PortKeeperError.Kind {
         switch transport {

@@ -36,9 +36,9 @@ public enum GatewayReference: Sendable, Equatable {
 
 extension Registry {
     /// The known gateway `reference` names, from the registry alone: by name (see
-    /// ``Registry/resolveGateway(_:)``), the only one known, or the one recorded at a
+    /// `Registry.resolveGateway(_:)`), the only one known, or the one recorded at a
     /// description URL (there now, else last seen there).
-    /// - Throws: ``RegistryError`` `notFound` or `invalid` saying why none or several match.
+    /// - Throws: `RegistryError` `notFound` or `invalid` saying why none or several match.
     public func gateway(_ reference: GatewayReference) throws -> GatewayRecord {
         switch reference {
         case .any:

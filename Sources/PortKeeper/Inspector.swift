@@ -4,16 +4,19 @@ import Logging
 
 /// The read-only use cases: find gateways, report their status, list their mappings.
 public struct Inspector: Sendable {
+    /// Talks to the gateways it finds.
     public let client: GatewayClient
+    /// How the LAN is searched when no description URL is given.
     public var discovery: DiscoveryOptions
 
+    /// An inspector that searches with `discovery` and talks through `client`.
     public init(client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions()) {
         self.client = client
         self.discovery = discovery
     }
 
     /// Every gateway discovery finds, or the one at `url` (discovery skipped). Finding a
-    /// gateway by name is the registry's (``Registry/gateway(_:)``), never a network search.
+    /// gateway by name is the registry's (`Registry.gateway(_:)`), never a network search.
     /// - Throws: ``PortKeeperError`` `notFound` when none is found.
     public func gateways(at url: GatewayURL?, probe: GatewayClient.ProbePolicy = .always) async throws -> [Gateway] {
         if let url {
@@ -25,7 +28,9 @@ public struct Inspector: Sendable {
     }
 
     /// The one gateway discovery finds, or the one at `url`.
-    /// - Parameter probe: `.whenChoosing` skips the status probe when the answer is not shown.
+    /// - Parameters:
+    ///   - url: the gateway's description URL; nil searches the LAN (SSDP multicast).
+    ///   - probe: `.whenChoosing` skips the status probe when the answer is not shown.
     /// - Throws: ``PortKeeperError`` `notFound` when none is found, `ambiguous` when several are.
     public func gateway(at url: GatewayURL?, probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
         let found = try await gateways(at: url, probe: probe)

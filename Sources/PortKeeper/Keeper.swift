@@ -11,8 +11,11 @@ import PortKeeperModel
 /// transaction; the cross-process reconcile lock is a file lock, not a transaction. Finding a
 /// gateway again is in Keeper+Gateways.swift; the reconcile itself in Reconcile/.
 public struct Keeper: Sendable {
+    /// The registry: gateways, declarations, revisions and the operations journal.
     public let registry: Registry
+    /// Talks to gateways, with each request's timeouts and the command's deadline.
     public let client: GatewayClient
+    /// How the LAN is searched when the registry knows no gateway yet, or one must be found again by UDN.
     public var discovery: DiscoveryOptions
     /// Who acts: the CLI or `watch`.
     public var actor: RevisionActor
@@ -29,6 +32,14 @@ public struct Keeper: Sendable {
     public var mappingGateways: (@Sendable (GatewayRecord) throws -> any MappingGateway)?
     let logger: Logger
 
+    /// A keeper over `registry`.
+    /// - Parameters:
+    ///   - registry: the registry to declare in and record to (`Registry(path:)`).
+    ///   - client: talks to gateways; its limits bound each request.
+    ///   - discovery: how the LAN is searched when a search is needed.
+    ///   - actor: who the revisions are recorded as made by.
+    ///   - command: the command line (or program name) history shows for each revision.
+    ///   - logger: where the library logs what it sends and receives (debug and trace levels).
     public init(registry: Registry, client: GatewayClient = GatewayClient(), discovery: DiscoveryOptions = DiscoveryOptions(),
                 actor: RevisionActor = .cli, command: String, logger: Logger = Logger(label: "portkeeper"))
     {
@@ -92,10 +103,15 @@ public struct Keeper: Sendable {
 
     /// What `plan` shows: the diff, what was found since the last reconcile, and the table read.
     public struct PlanReport: Sendable {
+        /// The gateway, as recorded after reading it.
         public var gateway: GatewayRecord
+        /// What a reconcile would do.
         public var plan: Plan
+        /// The gateway's table as read (entries that make no sense left out).
         public var actual: [PortMappingEntry]
+        /// What was found and not made: lost mappings, a new external address, a move.
         public var found: [Change]
+        /// This host's address facing the gateway, which "this host" declarations resolve to.
         public var hostAddress: IPv4Address
         /// Entries of the gateway's table that make no sense: ignored, never acted on.
         public var ignored: [InvalidPortMappingEntry] = []
@@ -104,8 +120,11 @@ public struct Keeper: Sendable {
     }
 
     /// The diff between the declaration and the gateway, changing nothing anywhere.
-    /// - Parameter proposed: a declaration to plan instead of the registry's (`plan -f`); the
-    ///   report then says what replacing the registry's with it changes.
+    /// - Parameters:
+    ///   - record: the gateway, as the registry holds it.
+    ///   - options: whether others' entries would be pruned or replaced.
+    ///   - proposed: a declaration to plan instead of the registry's (`plan -f`); the report
+    ///     then says what replacing the registry's with it changes.
     public func plan(_ record: GatewayRecord, options: Planner.Options, proposed: [DeclaredMapping]? = nil) async throws -> PlanReport {
         let ((table, host), gateway, moves) = try await explaining("reading the mappings of \(record.friendlyName)") {
             try await withGateway(record) { _, gateway in (try await gateway.mappings(), try gateway.localAddress()) }
@@ -121,10 +140,13 @@ public struct Keeper: Sendable {
                           declarationChanges: proposed.map { Self.declarationChanges(from: registered, to: $0) } ?? [])
     }
 
-    /// Makes the gateway match the declaration: plan, act, read back, record (``Reconciliation``).
+    /// Makes the gateway match the declaration: plan, act, read back, record.
     /// One at a time per registry, across processes.
     /// - Parameters:
-    ///   - revision: an existing revision to attach the work to (add, remove, rollback).
+    ///   - record: the gateway, as the registry holds it (found again by UDN if it moved).
+    ///   - options: whether others' entries are pruned (`prune`) or replaced when they hold a
+    ///     declared port (`force`).
+    ///   - existing: an existing revision to attach the work to (add, remove, rollback).
     ///   - foreignEntries: entries of other programs to re-create (rollback).
     ///   - shouldStop: asked before each operation; when it says yes the rest are skipped and
     ///     the journal and revision are completed with what was done (SIGTERM in `watch`).

@@ -6,34 +6,49 @@ import PortKeeperModel
 public struct Plan: Sendable, Equatable {
     /// A declared mapping the gateway lacks.
     public struct Add: Sendable, Equatable {
+        /// The declaration it comes from.
         public var declared: DeclaredMapping
+        /// The entry to write, with this host resolved.
         public var entry: PortMappingEntry
     }
 
     /// A declared mapping the gateway has wrong (client, internal port, enabled, description).
     public struct Update: Sendable, Equatable {
+        /// The declaration it comes from.
         public var declared: DeclaredMapping
+        /// The entry to write, with this host resolved.
         public var entry: PortMappingEntry
+        /// The entry as the gateway lists it now.
         public var current: PortMappingEntry
+        /// What differs, in words ("client 192.168.1.5 → 192.168.1.7").
         public var differences: [String]
     }
 
     /// An entry to remove from the gateway.
     public struct Delete: Sendable, Equatable {
+        /// Why an entry goes: portkeeper created it and it is no longer declared, or `prune` was asked for.
         public enum Reason: String, Sendable { case noLongerDeclared = "no longer declared", pruned = "not declared (--prune)" }
+        /// The entry as the gateway lists it now.
         public var current: PortMappingEntry
+        /// Why it goes.
         public var reason: Reason
     }
 
     /// A declared port held by another client.
     public struct Conflict: Sendable, Equatable {
+        /// The declaration it comes from.
         public var declared: DeclaredMapping
+        /// The entry to write, with this host resolved.
         public var entry: PortMappingEntry
+        /// The entry of the other client that holds the port now.
         public var holder: PortMappingEntry
     }
 
+    /// Declared mappings to write.
     public var adds: [Add] = []
+    /// Declared mappings to write again, as they differ.
     public var updates: [Update] = []
+    /// Entries to remove.
     public var deletes: [Delete] = []
     /// Declared ports held by another client: replaced only with `--force` (then listed in `replacements`).
     public var conflicts: [Conflict] = []
@@ -55,11 +70,13 @@ public struct Plan: Sendable, Equatable {
 /// The diff itself: a pure function of the declaration, the gateway's table and what
 /// portkeeper owns there.
 public enum Planner {
+    /// How far a reconcile may go with entries portkeeper did not create.
     public struct Options: Sendable, Equatable {
         /// Also delete entries portkeeper did not create.
         public var prune = false
         /// Replace entries of other clients that hold a declared port.
         public var force = false
+        /// Options leaving others' entries alone unless `prune` or `force` says otherwise.
         public init(prune: Bool = false, force: Bool = false) {
             self.prune = prune
             self.force = force
@@ -73,8 +90,9 @@ public enum Planner {
     ///   - hostAddress: this machine's address facing the gateway ("this host").
     ///   - permanentLeasesOnly: the gateway accepts lease 0 only (learned from 725).
     ///   - descriptionLimit: how many bytes of a description the gateway keeps (learned).
+    ///   - options: whether others' entries are deleted (`prune`) or replaced (`force`).
     ///
-    /// An entry that makes no sense (``PortMappingEntry/problems``) is ignored: never deleted,
+    /// An entry that makes no sense (`PortMappingEntry.problems`) is ignored: never deleted,
     /// never named as holding a declared port.
     public static func plan(
         declared: [DeclaredMapping], actual: [PortMappingEntry], owned: Set<MappingKey>,
@@ -145,7 +163,9 @@ public enum Planner {
 
     /// How long until a mapping should be renewed: at half its lease, measured from what the
     /// gateway says is left. Nil when it never expires (the gateway reports 0).
-    /// - Parameter declaredLease: the lease asked for; 0 on an IGDv2 gateway means 604800.
+    /// - Parameters:
+    ///   - declaredLease: the lease asked for; 0 on an IGDv2 gateway means 604800.
+    ///   - current: the mapping as the gateway lists it now.
     public static func renewalDue(declaredLease: UInt32, current: PortMappingEntry) -> Duration? {
         guard current.leaseDuration > 0 else { return nil }
         let length = declaredLease > 0 ? declaredLease : maximumLease

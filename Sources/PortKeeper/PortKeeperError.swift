@@ -62,6 +62,7 @@ public struct PortKeeperError: Error, Sendable, CustomStringConvertible {
     /// Precisely what went wrong where a front end has something of its own to say about it
     /// (a flag to add, a command to run); ``none`` where it has not.
     public enum Context: Sendable, Equatable {
+        /// Nothing more to say.
         case none
         /// A client address that names no machine, where this host may be meant (0.0.0.0/8).
         case clientUnspecified
@@ -99,13 +100,16 @@ public struct PortKeeperError: Error, Sendable, CustomStringConvertible {
         case reconcileInterrupted
     }
 
+    /// What kind of failure it is: switch on this, never on the message.
     public let kind: Kind
     /// What happened, in one line.
     public let message: String
     /// Advice that names no front end's flags or commands, if any.
     public let hint: String?
+    /// The details a front end needs to say what to try (a fault code, a transport failure…).
     public let context: Context
 
+    /// An error of `kind` saying `message` in one line, with advice any front end could give.
     public init(_ kind: Kind, _ message: String, hint: String? = nil, context: Context = .none) {
         self.kind = kind
         self.message = message

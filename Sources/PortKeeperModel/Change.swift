@@ -2,29 +2,58 @@ import IGDProtocol
 
 /// Who made a revision.
 public enum RevisionActor: String, Sendable, Codable {
+    /// A command (or a program using the library).
     case cli
+    /// `portkeeper watch`, on its own.
     case watch
 }
 
 /// One thing a revision changed or found.
 public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// What happened; the raw value is the stable name history's JSON uses.
     public enum Kind: String, Sendable, Codable {
         // The declaration.
-        case declared, undeclared, redeclared
+        /// A mapping declared.
+        case declared
+        /// A declaration removed.
+        case undeclared
+        /// A declared mapping's description, lease or enabled state changed.
+        case redeclared
         // What portkeeper did on the gateway.
-        case added, deleted, updated, replaced, failed, renewed
+        /// A mapping written.
+        case added
+        /// A mapping removed.
+        case deleted
+        /// A mapping written again because it differed.
+        case updated
+        /// Another client's entry replaced (`--force`).
+        case replaced
+        /// An operation the gateway refused or did not answer.
+        case failed
+        /// A lease renewed.
+        case renewed
         // What portkeeper found on the gateway and did not make.
+        /// A mapping portkeeper had made was gone (a reboot, a cleanup, `upnpc -d`).
         case foundMissing = "found-missing"
+        /// A mapping portkeeper had made was changed by someone else.
         case foundChanged = "found-changed"
+        /// Another program's entry, left alone.
         case foundForeign = "found-foreign"
+        /// The gateway's external address changed.
         case addressChanged = "address-changed"
+        /// The gateway answers at a new description URL.
         case gatewayMoved = "gateway-moved"
+        /// This host's address changed; "this host" mappings moved with it.
         case hostAddressChanged = "host-address-changed"
+        /// The declaration was restored as it was after an earlier revision.
         case rolledBack = "rolled-back"
     }
 
+    /// What happened.
     public var kind: Kind
+    /// The mapping it concerns; nil for the gateway as a whole (a move, a new address).
     public var key: MappingKey?
+    /// What happened, in words ("→ 192.168.1.5:8080").
     public var detail: String
     /// The mapping as it was before the change, where there was one and it is known
     /// (nil in revisions recorded before portkeeper kept it).
@@ -33,6 +62,8 @@ public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
     /// the change removed it or it is not known.
     public var after: MappingState?
 
+    /// A change of `kind` to `key`, described by `detail`, with the mapping as it was and as
+    /// the change left it where they are known.
     public init(_ kind: Kind, _ key: MappingKey? = nil, _ detail: String, before: MappingState? = nil, after: MappingState? = nil) {
         self.kind = kind
         self.key = key

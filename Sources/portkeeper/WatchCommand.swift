@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Logging
 import PortKeeper
+import PortKeeperMetrics
+import Synchronization
 import SystemdNotify
 
 struct WatchCommand: AsyncParsableCommand {
@@ -18,8 +20,14 @@ struct WatchCommand: AsyncParsableCommand {
             Under systemd (Type=notify) it says READY=1 after its first check, the last event as \
             STATUS=, WATCHDOG=1 at half the unit's WatchdogSec=, and STOPPING=1 on SIGTERM.
 
-            Example:
+            --metrics-file writes the metrics (README, "Metrics") in node_exporter's textfile \
+            format after every event, replacing the file whole; --metrics-listen serves them at \
+            GET /metrics on a loopback address.
+
+            Examples:
               portkeeper watch --interval 60
+              portkeeper watch --metrics-file /var/lib/node_exporter/textfile_collector/portkeeper.prom
+              portkeeper watch --metrics-listen 127.0.0.1:9464
             """
     )
 
@@ -27,6 +35,10 @@ struct WatchCommand: AsyncParsableCommand {
     var interval: Double = 60
     @Flag(name: .customLong("no-announcements"), help: "Do not listen for the gateway's SSDP announcements; rely on the periodic check.")
     var noAnnouncements = false
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write the metrics to this file (node_exporter textfile format) after every event.", valueName: "path"))
+    var metricsFile: String?
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve the metrics at GET /metrics on this loopback address (127.0.0.1:9464, [::1]:9464; port 0 picks one).", valueName: "address:port"))
+    var metricsListen: String?
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
@@ -34,6 +46,14 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0.05...86_400).contains(interval) else { throw ValidationError("--interval must be between 0.05 and 86400 seconds") }
+        if let metricsFile, metricsFile.isEmpty || metricsFile.hasSuffix("/") {
+            throw ValidationError("--metrics-file takes a file's path, such as /var/lib/node_exporter/textfile_collector/portkeeper.prom")
+        }
+        do {
+            _ = try metricsListen.map { try LoopbackAddress(parsing: $0) }
+        } catch {
+            throw ValidationError("--metrics-listen: \(error)")
+        }
     }
 
     func run() async throws {
@@ -66,15 +86,85 @@ struct WatchCommand: AsyncParsableCommand {
             defer { keepAlive?.cancel() }
             let json = output.json
             let level = logLevel(verbose: discovery.verbose, defaultLevel: .info)
-            try await watcher.run(stop: stop) { event in
-                if json {
-                    if let line = WatchLog.json(for: event, atLeast: level) { emit(line) }
-                } else {
-                    WatchLog.log(event, to: logger)
+            let metrics = try await WatchMetricsOutput.start(file: metricsFile, listen: metricsListen.flatMap { try? LoopbackAddress(parsing: $0) },
+                                                             logger: logger)
+            do {
+                try await watcher.run(stop: stop) { event in
+                    if json {
+                        if let line = WatchLog.json(for: event, atLeast: level) { emit(line) }
+                    } else {
+                        WatchLog.log(event, to: logger)
+                    }
+                    progress.record(event)
+                    metrics?.record(event)
                 }
-                progress.record(event)
+            } catch {
+                await metrics?.stop()
+                throw error
+            }
+            await metrics?.stop()
+        }
+    }
+}
+
+/// Where watch's metrics go: the textfile, rewritten after every event, and the loopback
+/// endpoint, which renders them at each scrape.
+final class WatchMetricsOutput: Sendable {
+    private let exposition: MetricsExposition
+    private let file: MetricsTextfile?
+    private let endpoint: MetricsEndpoint?
+    private let logger: Logger
+    /// The last write failure logged, so that a full disk is said once, not at every event.
+    private let lastFailure = Mutex<MetricsTextfile.WriteError?>(nil)
+
+    /// Writes the file once (so that a path that cannot be written fails now, in one line) and
+    /// starts the endpoint; nil when neither is asked for.
+    static func start(file path: String?, listen: LoopbackAddress?, logger: Logger) async throws -> WatchMetricsOutput? {
+        guard path != nil || listen != nil else { return nil }
+        let file = path.map(MetricsTextfile.init)
+        let exposition = MetricsExposition()
+        do {
+            try file?.write(exposition.render())
+        } catch {
+            throw PortKeeperError(.invalidInput, "--metrics-file: \(error)", hint: "give a path in a directory this user can write")
+        }
+        var endpoint: MetricsEndpoint?
+        if let listen {
+            do {
+                endpoint = try await MetricsEndpoint.start(on: listen) { exposition.render() }
+            } catch {
+                throw PortKeeperError(.localNetwork, "--metrics-listen: cannot listen on \(listen): \(error)", hint: "choose another port")
             }
         }
+        let output = WatchMetricsOutput(exposition: exposition, file: file, endpoint: endpoint, logger: logger)
+        if let endpoint { logger.info("serving metrics at http://\(endpoint.address)/metrics", source: "PortKeeper") }
+        return output
+    }
+
+    private init(exposition: MetricsExposition, file: MetricsTextfile?, endpoint: MetricsEndpoint?, logger: Logger) {
+        self.exposition = exposition
+        self.file = file
+        self.endpoint = endpoint
+        self.logger = logger
+    }
+
+    func record(_ event: WatchEvent) {
+        exposition.metrics.record(event)
+        guard let file else { return }
+        do {
+            try file.write(exposition.render())
+            lastFailure.withLock { $0 = nil }
+        } catch {
+            let isNew = lastFailure.withLock { last in
+                defer { last = error }
+                return last != error
+            }
+            if isNew { logger.warning("\(error); the metrics file keeps its last content", source: "PortKeeper") }
+        }
+    }
+
+    func stop() async {
+        await endpoint?.stop()
     }
 }
 
@@ -91,6 +181,8 @@ final class ServiceProgress: @unchecked Sendable {
     }
 
     func record(_ event: WatchEvent) {
+        // The figures after a look are for the metrics; STATUS= keeps the event before them.
+        if case .checked = event { return }
         guard service.isActive else { return }
         let (_, line) = WatchLog.line(for: event)
         lock.lock()

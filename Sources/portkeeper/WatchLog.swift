@@ -31,6 +31,9 @@ enum WatchLog {
         case .verified(let gateway):
             // Debug: at 60 s it would be 1,440 lines a day saying nothing happened.
             return (.debug, "verified: \(gateway) matches the declaration")
+        case let .checked(gateway, _, declared, missing):
+            // The figures behind the metrics; the lines above already told what happened.
+            return (.trace, "checked: \(gateway) has \(declared - missing) of \(declared) declared mappings")
         case .moved(let detail):
             return (.info, "gateway moved: \(detail)")
         case .externalAddressChanged(let detail):
@@ -96,6 +99,8 @@ struct WatchEventDocument: Encodable {
     @Null var friendlyName: String?
     @Null var udn: String?
     @Null var count: Int?
+    /// For "checked": how many of the `count` declared mappings the gateway was missing.
+    @Null var missing: Int?
     @Null var revision: Int64?
     /// Seconds: the check interval (started, not-listening) or the wait before the next look (retrying).
     @Null var seconds: Double?
@@ -112,6 +117,8 @@ struct WatchEventDocument: Encodable {
             friendlyName = gateway; self.udn = udn; count = declared; self.seconds = seconds(interval)
         case let .notListening(error, interval):
             self.error = ErrorRendering.json(error, doing: "listening for announcements"); self.seconds = seconds(interval)
+        case let .checked(gateway, udn, declared, missing):
+            friendlyName = gateway; self.udn = udn; count = declared; self.missing = missing
         case .verified(let gateway), .notInSync(let gateway):
             friendlyName = gateway
         case let .restored(n, _, _, revision):
@@ -139,6 +146,7 @@ struct WatchEventDocument: Encodable {
         case .announcedMove: "announced-move"
         case .announcedReturn: "announced-return"
         case .rebooted: "rebooted"
+        case .checked: "checked"
         case .verified: "verified"
         case .moved: "moved"
         case .externalAddressChanged: "external-address-changed"

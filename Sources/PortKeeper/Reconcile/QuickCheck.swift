@@ -8,13 +8,14 @@ extension Keeper {
     /// GetListOfPortMappings per declared protocol, else one GetSpecificPortMappingEntry per
     /// declared mapping. Writes nothing. `watch` reconciles only when this says no.
     /// - Returns: whether every declared mapping is there as declared, none needs renewing and
-    ///   nothing portkeeper owns is left over; and when the next lease renewal falls due.
-    public func quickCheck(_ record: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+    ///   nothing portkeeper owns is left over; when the next lease renewal falls due; and how
+    ///   many mappings are declared on the gateway.
+    public func quickCheck(_ record: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int) {
         let declared = try registry.declarations(gatewayID: record.id)
         let owned = try registry.ownedKeys(gatewayID: record.id)
-        guard try registry.unresolvedOperations(gatewayID: record.id).isEmpty else { return (false, nil) }
+        guard try registry.unresolvedOperations(gatewayID: record.id).isEmpty else { return (false, nil, declared.count) }
         // Entries portkeeper owns but no longer declares need a reconcile to go.
-        guard owned.isSubset(of: Set(declared.map(\.key))) else { return (false, nil) }
+        guard owned.isSubset(of: Set(declared.map(\.key))) else { return (false, nil, declared.count) }
         let service = record.service
         var seen: [PortMappingEntry] = []
         if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
@@ -33,14 +34,14 @@ extension Keeper {
                     seen.append(try await client.perform(Actions.GetSpecificPortMappingEntry(
                         remoteHost: mapping.key.remoteHost, externalPort: mapping.key.externalPort, protocol: mapping.key.protocol), on: service))
                 } catch let error as UPnPError where error.code == UPnPError.noSuchEntryInArray {
-                    return (false, nil)
+                    return (false, nil, declared.count)
                 }
             }
         }
         let relevant = seen.filter { entry in declared.contains { $0.key == MappingKey(entry) } }
         let plan = Planner.plan(declared: declared, actual: relevant, owned: owned, hostAddress: try hostAddress(record),
                                 permanentLeasesOnly: record.permanentLeasesOnly, descriptionLimit: record.descriptionLimit)
-        return (!plan.hasWork && plan.conflicts.isEmpty, Self.nextRenewal(declared: declared, table: relevant))
+        return (!plan.hasWork && plan.conflicts.isEmpty, Self.nextRenewal(declared: declared, table: relevant), declared.count)
     }
 
     /// The soonest renewal among the declared mappings the table holds.

@@ -5,12 +5,17 @@ import PortKeeperModel
 extension Keeper {
     /// What a reconcile did.
     public struct ReconcileReport: Sendable {
+        /// The gateway, as recorded after the reconcile (a new URL or address included).
         public var gateway: GatewayRecord
+        /// The revision that records it; nil when nothing changed.
         public var revision: Int64?
+        /// What the reconcile set out to do.
         public var plan: Plan
+        /// What it did and found, in order.
         public var changes: [Change]
         /// The gateway matches the declaration now (foreign entries aside).
         public var inSync: Bool
+        /// What is still to do, read back from the gateway afterwards (empty when in sync).
         public var remaining: Plan
         /// Entries of other programs a rollback could not re-create, with the gateway's answer.
         public var unrestored: [(entry: PortMappingEntry, outcome: String)] = []

@@ -5,9 +5,11 @@ import PortKeeperModel
 
 /// `watch` over ``Keeper``: the registry, the gateway's control endpoint, its SSDP announcements.
 public struct KeeperWatchTarget: WatchTarget {
+    /// The keeper the watch works through; its actor is `watch`.
     public var keeper: Keeper
     /// Where announcements are listened for; tests use another port without the multicast group.
     public var notifyPort = UPnP.ssdpPort
+    /// Whether the listener joins the SSDP multicast group (tests listen on loopback without it).
     public var joinNotifyGroup = true
 
     /// Every change it makes is recorded with actor `watch`.
@@ -17,31 +19,39 @@ public struct KeeperWatchTarget: WatchTarget {
         self.keeper = keeper
     }
 
+    /// The gateway `reference` names (``Keeper/gateway(_:)-(String?)``) and how many mappings are declared on it.
     public func find(_ reference: String?) async throws -> (gateway: GatewayRecord, declared: Int) {
         let record = try await keeper.gateway(reference)
         return (record, try keeper.registry.declarations(gatewayID: record.id).count)
     }
 
+    /// The gateway's record as the registry holds it now.
     public func current(_ gateway: GatewayRecord) throws -> GatewayRecord {
         try keeper.registry.gateway(id: gateway.id) ?? gateway
     }
 
+    /// The gateway's uptime from GetStatusInfo; nil when it does not answer it.
     public func uptime(of gateway: GatewayRecord) async throws -> UInt32? {
         try? await keeper.client.perform(Actions.GetStatusInfo(), on: gateway.service).uptime
     }
 
-    public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+    /// ``Keeper/quickCheck(_:)``.
+    public func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int) {
         try await keeper.quickCheck(gateway)
     }
 
+    /// ``Keeper/reconcile(_:options:revision:restoring:rediscover:shouldStop:)`` with default options, as a ``WatchReconcile``.
     public func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
                           shouldStop: @escaping @Sendable () -> Bool) async throws -> WatchReconcile {
         let report = try await keeper.reconcile(gateway, options: Planner.Options(), rediscover: rediscover, shouldStop: shouldStop)
         return WatchReconcile(gateway: report.gateway, revision: report.revision, changes: report.changes, inSync: report.inSync,
                               nextRenewal: report.nextRenewal, stopped: report.stopped, unreachable: report.unreachable,
-                              failures: report.failures.map(\.error), ignored: report.ignored)
+                              failures: report.failures.map(\.error), ignored: report.ignored,
+                              declared: try keeper.registry.declarations(gatewayID: report.gateway.id).count,
+                              missing: report.remaining.adds.count + report.remaining.conflicts.count)
     }
 
+    /// Listens for the gateway's SSDP NOTIFYs on the interface facing it, from its address only.
     public func announcements(of gateway: GatewayRecord) async throws -> Announcements {
         let host = gateway.controlURL.host
         let local = try LocalAddress.facing(host)

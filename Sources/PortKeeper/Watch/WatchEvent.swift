@@ -23,6 +23,11 @@ public enum WatchEvent: Sendable {
     case rebooted(uptime: UInt32, was: UInt32)
     /// The gateway holds exactly what is declared.
     case verified(gateway: String)
+    /// A look is over and the gateway answered it: how many mappings are declared on the
+    /// gateway (`udn`) and how many of them it still lacks, after whatever the look repaired.
+    /// Told after every look that reached the gateway, in sync or not; never after one that
+    /// failed or was stopped.
+    case checked(gateway: String, udn: String, declared: Int, missing: Int)
 
     // What a reconcile found and did (the details are the revision's own).
     /// The gateway answers at a new URL, found again by its UDN ("OLD → NEW").
@@ -34,8 +39,11 @@ public enum WatchEvent: Sendable {
     /// Mappings written again: `lostOnGateway` when the gateway had lost them, `afterReboot`
     /// when the look was for a restart.
     case restored(count: Int, lostOnGateway: Bool, afterReboot: Bool, revision: Int64?)
+    /// Leases renewed before they ran out.
     case renewed(count: Int)
+    /// Mappings written again because they differed from the declaration.
     case updated(count: Int)
+    /// Mappings removed: portkeeper created them and they are no longer declared.
     case deleted(count: Int)
     /// One operation the gateway refused (told only while the gateway answers).
     case operationFailed(PortKeeperError)

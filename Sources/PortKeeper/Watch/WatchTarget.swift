@@ -17,12 +17,13 @@ public protocol WatchTarget: Sendable {
     /// - Throws: when the record names no control endpoint that can be asked.
     func uptime(of gateway: GatewayRecord) async throws -> UInt32?
 
-    /// The cheapest look: whether the gateway holds what is declared, and when the next lease
-    /// falls due.
-    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?)
+    /// The cheapest look: whether the gateway holds what is declared, when the next lease falls
+    /// due, and how many mappings are declared on it.
+    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int)
 
     /// A full reconcile, recorded with actor `watch`.
     /// - Parameters:
+    ///   - gateway: the gateway, as last seen.
     ///   - rediscover: search for the gateway by UDN when it does not answer where it was.
     ///   - shouldStop: asked before each operation; yes skips the rest, the journal complete.
     func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
@@ -36,9 +37,13 @@ public protocol WatchTarget: Sendable {
 public struct WatchReconcile: Sendable {
     /// The gateway, where it answered.
     public var gateway: GatewayRecord
+    /// The revision that records it; nil when nothing changed.
     public var revision: Int64?
+    /// What it did and found.
     public var changes: [Change]
+    /// The gateway matches the declaration afterwards.
     public var inSync: Bool
+    /// When the first lease falls due; nil when none does.
     public var nextRenewal: Duration?
     /// It ended early on a stop request.
     public var stopped: Bool
@@ -48,10 +53,16 @@ public struct WatchReconcile: Sendable {
     public var failures: [PortKeeperError]
     /// Entries of the gateway's table that make no sense.
     public var ignored: [InvalidPortMappingEntry]
+    /// How many mappings are declared on the gateway.
+    public var declared: Int
+    /// How many declared mappings the gateway lacks after the reconcile (not added, or held by
+    /// another client).
+    public var missing: Int
 
+    /// A reconcile's outcome; every field but the gateway defaults to "nothing happened".
     public init(gateway: GatewayRecord, revision: Int64? = nil, changes: [Change] = [], inSync: Bool = true,
                 nextRenewal: Duration? = nil, stopped: Bool = false, unreachable: PortKeeperError? = nil,
-                failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = []) {
+                failures: [PortKeeperError] = [], ignored: [InvalidPortMappingEntry] = [], declared: Int = 0, missing: Int = 0) {
         self.gateway = gateway
         self.revision = revision
         self.changes = changes
@@ -61,14 +72,19 @@ public struct WatchReconcile: Sendable {
         self.unreachable = unreachable
         self.failures = failures
         self.ignored = ignored
+        self.declared = declared
+        self.missing = missing
     }
 }
 
 /// A gateway's announcements as they arrive, and how to stop listening.
 public struct Announcements: Sendable {
+    /// Each announcement as it arrives.
     public let notifications: AsyncStream<SSDP.Notify>
+    /// Stops listening and ends ``notifications``.
     public let stop: @Sendable () async -> Void
 
+    /// Announcements from `notifications`, ended by `stop`.
     public init(notifications: AsyncStream<SSDP.Notify>, stop: @escaping @Sendable () async -> Void) {
         self.notifications = notifications
         self.stop = stop

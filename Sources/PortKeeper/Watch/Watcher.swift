@@ -8,15 +8,18 @@ public final class StopRequest: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakes: AsyncStream<Void>
 
+    /// A request not made yet.
     public init() {
         (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Asks the watch to stop at its next chance (between operations); safe from a signal handler's queue.
     public func request() {
         requested.withLock { $0 = true }
         wake.yield()
     }
 
+    /// Whether a stop was requested.
     public var isRequested: Bool { requested.withLock { $0 } }
 }
 
@@ -25,15 +28,19 @@ public final class StopRequest: Sendable {
 /// Wakes on a timer (the interval, with jitter), on the gateway's SSDP announcements (a new
 /// BOOTID or LOCATION, or a byebye, means it restarted or moved), and when a lease is half
 /// gone; each wake is a look at the gateway, and a reconcile with actor `watch` when something
-/// differs. Failures back off, capped. ``WatchStateMachine`` holds these rules; this type does
+/// differs. Failures back off, capped. `WatchStateMachine` holds these rules; this type does
 /// the waiting and the I/O (through a ``WatchTarget``) and tells what happened as
 /// ``WatchEvent``s.
 public struct Watcher: Sendable {
+    /// What the watch looks at and reconciles.
     public var target: any WatchTarget
+    /// The gateway to watch, as `--gateway` takes it; nil: the one known.
     public var reference: String?
+    /// The time between periodic checks.
     public var interval: Duration
     /// ± this fraction of the interval, so that many watchers do not beat in step.
     public var jitter = 0.1
+    /// The longest wait after failures.
     public var maxBackoff: Duration = .seconds(300)
     /// Off: rely on the periodic check alone.
     public var listenForAnnouncements = true
@@ -46,6 +53,7 @@ public struct Watcher: Sendable {
     /// Where the jitter comes from.
     public var random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
 
+    /// A watch over `target`, checking the gateway `reference` names every `interval`.
     public init(target: any WatchTarget, reference: String?, interval: Duration) {
         self.target = target
         self.reference = reference
@@ -59,9 +67,11 @@ public struct Watcher: Sendable {
 
     /// Runs until `stop` is requested; returns normally then (the journal complete, the lock
     /// released).
-    /// - Parameter events: told each event as it happens, in order.
-    /// - Throws: when the gateway is not found at the start, or a ``RegistryError`` that
-    ///   waiting cannot mend (see ``endsWatch(_:)``).
+    /// - Parameters:
+    ///   - stop: asked between operations; once requested, the watch ends.
+    ///   - events: told each event as it happens, in order.
+    /// - Throws: when the gateway is not found at the start, or a `RegistryError` that waiting
+    ///   cannot mend (a damaged registry, or one a newer portkeeper wrote).
     public func run(stop: StopRequest, events: @escaping @Sendable (WatchEvent) -> Void) async throws {
         try await run(stop: stop, on: clock, events: events)
     }
@@ -161,6 +171,7 @@ struct WatchLoop<C: Clock<Duration>> {
             }
             if WatchStateMachine<C.Instant>.startsWithQuickCheck(reason), let look = try? await target.quickCheck(record), look.inSync {
                 emit(.verified(gateway: record.friendlyName))
+                emit(.checked(gateway: record.friendlyName, udn: record.udn, declared: look.declared, missing: 0))
                 machine.succeeded(nextRenewal: look.nextRenewal, at: clock.now)
                 return .wait
             }
@@ -172,6 +183,7 @@ struct WatchLoop<C: Clock<Duration>> {
             if result.stopped { return .stop }
             // It stopped answering mid-way: as any failure.
             if let unreachable = result.unreachable { throw unreachable }
+            emit(.checked(gateway: record.friendlyName, udn: record.udn, declared: result.declared, missing: result.missing))
             machine.succeeded(nextRenewal: result.nextRenewal, at: clock.now)
             return .wait
         } catch let error as RegistryError where Watcher.endsWatch(error) {

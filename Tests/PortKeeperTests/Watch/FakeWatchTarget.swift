@@ -18,8 +18,12 @@ final class FakeWatchTarget: WatchTarget {
     struct State {
         var answering = true
         var uptime: UInt32 = 1000
+        /// How many mappings are declared on the gateway.
+        var declared = 1
         /// Declared mappings the gateway lost: a reconcile restores them.
         var missing = 0
+        /// Declared mappings another client holds: a reconcile cannot restore them.
+        var held = 0
         /// The one declared mapping's lease, when it has one: its length and when it was written.
         var lease: (length: UInt32, writtenAt: ManualClock.Instant)?
         var looks: [(look: Look, at: ManualClock.Instant)] = []
@@ -82,7 +86,7 @@ final class FakeWatchTarget: WatchTarget {
     }
 
     func find(_ reference: String?) async throws -> (gateway: GatewayRecord, declared: Int) {
-        (record, 1)
+        (record, state.withLock { $0.declared })
     }
 
     func current(_ gateway: GatewayRecord) throws -> GatewayRecord {
@@ -94,11 +98,11 @@ final class FakeWatchTarget: WatchTarget {
         return state.answering ? state.uptime : nil
     }
 
-    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?) {
+    func quickCheck(_ gateway: GatewayRecord) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int) {
         let state = note(.quickCheck)
         guard state.answering else { throw Gone() }
         let due = renewal(state)
-        return (state.missing == 0 && due != .zero, due)
+        return (state.missing == 0 && state.held == 0 && due != .zero, due, state.declared)
     }
 
     func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
@@ -123,7 +127,7 @@ final class FakeWatchTarget: WatchTarget {
             }
             if !changes.isEmpty { state.revision += 1 }
             return WatchReconcile(gateway: gateway, revision: changes.isEmpty ? nil : state.revision, changes: changes,
-                                  nextRenewal: renewal(state))
+                                  inSync: state.held == 0, nextRenewal: renewal(state), declared: state.declared, missing: state.held)
         }
     }
 
@@ -135,20 +139,32 @@ final class FakeWatchTarget: WatchTarget {
 /// A watcher running on a fake gateway and a manual clock; checks every 60 s without jitter
 /// unless told otherwise.
 struct WatchRun {
-    let clock = ManualClock()
+    let clock: ManualClock
     let target: FakeWatchTarget
     let log = EventLog()
     let stop = StopRequest()
     private let running: Task<Void, any Error>
 
-    init(interval: Duration = .seconds(60), _ setUp: (FakeWatchTarget, inout Watcher) -> Void = { _, _ in }) {
+    /// Told each event too, before the log (a struct, so that a trailing closure stays `setUp`).
+    struct Observer: Sendable {
+        var told: @Sendable (WatchEvent) -> Void
+    }
+
+    init(interval: Duration = .seconds(60), clock: ManualClock = ManualClock(), observer: Observer? = nil,
+         _ setUp: (FakeWatchTarget, inout Watcher) -> Void = { _, _ in }) {
+        self.clock = clock
         target = FakeWatchTarget(clock: clock)
         var watcher = Watcher(target: target, reference: nil, interval: interval)
         watcher.clock = clock
         watcher.jitter = 0
         setUp(target, &watcher)
         let (log, stop) = (self.log, self.stop)
-        running = Task { [watcher] in try await watcher.run(stop: stop) { log.record($0) } }
+        running = Task { [watcher] in
+            try await watcher.run(stop: stop) { event in
+                observer?.told(event)
+                log.record(event)
+            }
+        }
     }
 
     /// Waits until the loop sleeps, and wakes it at its deadline.

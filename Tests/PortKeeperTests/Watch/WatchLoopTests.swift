@@ -49,8 +49,8 @@ struct WatchLoopTests {
         #expect(looks.count == 2)
         #expect(byebyeAt.duration(to: try #require(looks.last).at) <= .seconds(2))
         try await run.finish()
-        let told = alive == .never ? ["away", "restored"] : ["away", "announcedReturn", "restored"]
-        #expect(run.log.kinds == ["started", "verified", "announcedLeaving"] + told + ["stopped"])
+        let told = alive == .never ? ["away", "restored", "checked"] : ["away", "announcedReturn", "restored", "checked"]
+        #expect(run.log.kinds == ["started", "verified", "checked", "announcedLeaving"] + told + ["stopped"])
     }
 
     @Test("an uptime that goes down means a reboot: a full reconcile at once, and what it restores is told as lost in the reboot")
