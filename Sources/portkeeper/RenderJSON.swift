@@ -67,31 +67,9 @@ struct KeyJSON: Encodable {
 }
 
 /// A mapping: an entry of the gateway's table, a declared mapping ("this-host" as its client
-/// when it follows this machine), or either side of a change.
-struct MappingJSON: Encodable {
-    var `protocol`: String
-    var externalPort: UInt16
-    var remoteHost: String
-    var internalClient: String
-    var internalPort: UInt16
-    var enabled: Bool
-    var description: String
-    var leaseDuration: UInt32
-
-    init(_ m: MappingState) {
-        self.protocol = m.protocol.rawValue
-        externalPort = m.externalPort
-        remoteHost = m.remoteHost
-        internalClient = m.internalClient
-        internalPort = m.internalPort
-        enabled = m.enabled
-        description = m.description
-        leaseDuration = m.leaseDuration
-    }
-
-    init(_ e: PortMappingEntry) { self.init(MappingState(e)) }
-    init(_ m: DeclaredMapping) { self.init(MappingState(m)) }
-}
+/// when it follows this machine), or either side of a change. The library's own value, encoded
+/// as it is: its field names are the JSON's.
+typealias MappingJSON = MappingState
 
 /// A change: its kind, the mapping's key, the mapping before and after, and the sentence the
 /// text output shows.
@@ -104,8 +82,8 @@ struct ChangeJSON: Encodable {
     init(_ change: Change) {
         kind = change.kind.rawValue
         key = change.key.map(KeyJSON.init)
-        before = change.before.map(MappingJSON.init)
-        after = change.after.map(MappingJSON.init)
+        before = change.before
+        after = change.after
         summary = change.detail
     }
 }
@@ -297,8 +275,8 @@ struct ReconcileDocument: Encodable {
         init(_ report: OperationReport) {
             kind = report.operation.kind.rawValue
             key = KeyJSON(report.operation.key)
-            before = report.operation.before.map(MappingJSON.init)
-            after = report.operation.after.map(MappingJSON.init)
+            before = report.operation.before
+            after = report.operation.after
             reason = report.operation.reason
             status = report.status.rawValue
             changes = report.changes.map(ChangeJSON.init)
