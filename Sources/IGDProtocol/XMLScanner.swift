@@ -90,6 +90,7 @@ struct XMLScanner {
             throw ProtocolViolation("XML document nests deeper than \(limits.maxDepth) levels (line \(line))")
         }
         let qualified = name(nameRange)
+        try checkQualified(qualified, "element name")
         var element = XMLElement(name: XMLTree.localName(qualified), text: "", prefix: XMLTree.prefix(qualified))
         while true {
             let spaced = skipSpace()
@@ -108,6 +109,7 @@ struct XMLScanner {
             }
             guard spaced else { throw malformed("expected whitespace, '>' or '/>' in <\(shown(qualified))>") }
             let attributeName = name(try scanName("attribute name"))
+            try checkQualified(attributeName, "attribute name")
             skipSpace()
             guard i < bytes.count, bytes[i] == ascii("=") else { throw malformed("attribute \(shown(attributeName)) has no '='") }
             i += 1
@@ -292,6 +294,21 @@ struct XMLScanner {
             throw malformed(i < bytes.count ? "expected \(what), found \(describe(at: i))" : "document ends where \(what) was expected")
         }
         return start..<i
+    }
+
+    /// A name must also be a qualified name (Namespaces in XML 1.0 §3): at most one colon, with
+    /// a prefix before it and a local part after it that starts as a name starts. "a:b:c" or
+    /// "p:2" are XML 1.0 names, but their local part ("c"? "b:c"? "2") is no element a SOAP
+    /// answer can carry, and "2" could not even be written back (found by fuzzing).
+    private func checkQualified(_ qualified: String, _ what: String) throws {
+        let parts = qualified.unicodeScalars.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else {
+            throw malformed("\(what) \(shown(qualified)) has more than one colon")
+        }
+        guard parts.count == 2 else { return }
+        guard let first = parts[1].first, !parts[0].isEmpty, Self.isNameStart(first.value) else {
+            throw malformed("\(what) \(shown(qualified)) is not a prefix and a local name")
+        }
     }
 
     /// Input is valid UTF-8 by now.
