@@ -7,14 +7,21 @@
 # non-reserved address because miniupnpd refuses to forward from reserved ranges;
 # nothing routes it anywhere else.
 #
-# usage: lab.sh up NAME [v2|v1]    create the namespaces and start miniupnpd
+# usage: lab.sh up NAME [PROFILE] [min_lifetime=N] [max_lifetime=N]
+#                                  create the namespaces and start miniupnpd; PROFILE is
+#                                  v2 (default: UPnP IGDv2 only), v1 (UPnP IGDv1 only),
+#                                  v2-pmp (UPnP IGDv2 + NAT-PMP/PCP on UDP 5351) or
+#                                  pcp-only (NAT-PMP/PCP on UDP 5351, UPnP off: no SSDP, no HTTP);
+#                                  the lifetimes bound what NAT-PMP/PCP grant (miniupnpd's
+#                                  defaults 120 and 86400 when not given)
 #        lab.sh down NAME          stop miniupnpd, delete the namespaces
 #        lab.sh reboot NAME        restart miniupnpd with its nft chains flushed (mappings gone)
 #        lab.sh stop-gw NAME       stop miniupnpd only (the gateway is "off")
 #        lab.sh start-gw NAME      start miniupnpd again
 #        lab.sh exec NAME HOST CMD...   run CMD on HOST (gw, lan, out)
 #        lab.sh env NAME           print the lab's addresses as shell assignments
-#        lab.sh check              exit 0 when this machine can run the lab, else say why
+#        lab.sh check [TOOL...]    exit 0 when this machine can run the lab (and has each
+#                                  extra TOOL, e.g. natpmpc), else say why
 set -euo pipefail
 
 LAN_GW=192.168.77.1
@@ -22,6 +29,7 @@ LAN_CLIENT=192.168.77.2
 WAN_GW=11.77.0.1
 WAN_OUT=11.77.0.2
 HTTP_PORT=5000
+PMP_PORT=5351
 STATE_ROOT=${PORTKEEPER_LAB_STATE:-/run/portkeeper-lab}
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -30,6 +38,9 @@ check() {
   [ "$(id -u)" = 0 ] || { echo "the lab needs root (network namespaces)"; return 1; }
   for t in ip nft miniupnpd upnpc; do
     command -v "$t" >/dev/null 2>&1 || { echo "the lab needs '$t' (apt-get install miniupnpd miniupnpc nftables iproute2)"; return 1; }
+  done
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 || { echo "the lab needs '$t' (apt-get install $t; scripts/setup.sh installs it)"; return 1; }
   done
   local probe="pklabprobe$$"
   ip netns add "$probe" 2>/dev/null || { echo "cannot create network namespaces here"; return 1; }
@@ -41,15 +52,27 @@ name_ok() { [[ "$1" =~ ^[a-z0-9]{1,8}$ ]] || die "lab name must be 1-8 lower-cas
 
 ns() { echo "pk-$1-$2"; }   # ns NAME HOST
 
+# What each profile serves: "UPNP NATPMP IGDV1".
+profile_flags() {
+  case $1 in
+    v2) echo "yes no no";;
+    v1) echo "yes no yes";;
+    v2-pmp) echo "yes yes no";;
+    pcp-only) echo "no yes no";;
+    *) return 1;;
+  esac
+}
+
 write_conf() {
-  local name=$1 profile=$2 dir=$STATE_ROOT/$1
-  local v1=no; [ "$profile" = v1 ] && v1=yes
+  local name=$1 profile=$2 min_lifetime=$3 max_lifetime=$4 dir=$STATE_ROOT/$1
+  local upnp natpmp v1; read -r upnp natpmp v1 <<<"$(profile_flags "$profile")"
+  # NAT-PMP and PCP share enable_natpmp and UDP 5351 on every listening_ip address.
   cat > "$dir/miniupnpd.conf" <<CONF
 ext_ifname=wan0
 listening_ip=lan0
 http_port=$HTTP_PORT
-enable_natpmp=no
-enable_upnp=yes
+enable_natpmp=$natpmp
+enable_upnp=$upnp
 secure_mode=no
 system_uptime=no
 notify_interval=900
@@ -65,6 +88,9 @@ upnp_nat_chain=prerouting_miniupnpd
 upnp_nat_postrouting_chain=postrouting_miniupnpd
 allow 1-65535 0.0.0.0/0 1-65535
 CONF
+  [ -z "$min_lifetime" ] || echo "min_lifetime=$min_lifetime" >> "$dir/miniupnpd.conf"
+  [ -z "$max_lifetime" ] || echo "max_lifetime=$max_lifetime" >> "$dir/miniupnpd.conf"
+  return 0
 }
 
 nft_setup() {
@@ -90,9 +116,14 @@ start_gw() {
   ip netns exec "$(ns "$name" gw)" setsid miniupnpd -d -f "$dir/miniupnpd.conf" -P "$dir/miniupnpd.pid" -b "$bootid" \
     >>"$dir/miniupnpd.log" 2>&1 < /dev/null &
   echo $! > "$dir/miniupnpd.pid.launch"
-  # Ready when the description answers.
+  # Ready when what the profile serves is up: the description answers (UPnP), miniupnpd's
+  # UDP socket is bound on the LAN address (NAT-PMP/PCP).
+  local upnp natpmp v1; read -r upnp natpmp v1 <<<"$(profile_flags "$(cat "$dir/profile")")"
   for _ in $(seq 1 100); do
-    if ip netns exec "$(ns "$name" lan)" bash -c "exec 3<>/dev/tcp/$LAN_GW/$HTTP_PORT" 2>/dev/null; then return 0; fi
+    if { [ "$upnp" = no ] || ip netns exec "$(ns "$name" lan)" bash -c "exec 3<>/dev/tcp/$LAN_GW/$HTTP_PORT" 2>/dev/null; } &&
+       { [ "$natpmp" = no ] || [ -n "$(ip netns exec "$(ns "$name" gw)" ss -Hlun "src $LAN_GW:$PMP_PORT")" ]; }; then
+      return 0
+    fi
     sleep 0.05
   done
   tail -20 "$dir/miniupnpd.log" >&2
@@ -113,7 +144,21 @@ stop_gw() {
 up() {
   local name=$1 profile=${2:-v2} dir=$STATE_ROOT/$1
   name_ok "$name"
-  case $profile in v1|v2) ;; *) die "profile must be v1 or v2";; esac
+  profile_flags "$profile" >/dev/null || die "profile must be v2, v1, v2-pmp or pcp-only: '$profile'"
+  shift 2 2>/dev/null || shift $#
+  local min_lifetime='' max_lifetime='' arg
+  for arg in "$@"; do
+    case $arg in
+      min_lifetime=*) min_lifetime=${arg#*=};;
+      max_lifetime=*) max_lifetime=${arg#*=};;
+      *) die "unknown option '$arg' (min_lifetime=N, max_lifetime=N)";;
+    esac
+  done
+  for v in "$min_lifetime" "$max_lifetime"; do
+    [ -z "$v" ] || [[ "$v" =~ ^[1-9][0-9]{0,8}$ ]] || die "a lifetime must be a positive number of seconds: '$v'"
+  done
+  [ -z "$min_lifetime" ] || [ -z "$max_lifetime" ] || [ "$min_lifetime" -le "$max_lifetime" ] ||
+    die "min_lifetime ($min_lifetime) must not exceed max_lifetime ($max_lifetime)"
   local why; why=$(check) || die "$why"
   down "$name" 2>/dev/null || true
   mkdir -p "$dir"
@@ -131,7 +176,7 @@ up() {
   ip -n "$out" addr add $WAN_OUT/24 dev eth0; ip -n "$out" link set eth0 up
   ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1
   nft_setup "$name"
-  write_conf "$name" "$profile"
+  write_conf "$name" "$profile" "$min_lifetime" "$max_lifetime"
   start_gw "$name"
 }
 
@@ -164,7 +209,7 @@ case $cmd in
   stop-gw) stop_gw "$@";;
   start-gw) start_gw "$@";;
   exec) name=$1 host=$2; shift 2; exec ip netns exec "$(ns "$name" "$host")" "$@";;
-  env) echo "LAB_LAN_GW=$LAN_GW LAB_LAN_CLIENT=$LAN_CLIENT LAB_WAN_GW=$WAN_GW LAB_WAN_OUT=$WAN_OUT LAB_HTTP_PORT=$HTTP_PORT";;
-  check) check;;
-  *) sed -n '2,20p' "$0"; exit 2;;
+  env) echo "LAB_LAN_GW=$LAN_GW LAB_LAN_CLIENT=$LAN_CLIENT LAB_WAN_GW=$WAN_GW LAB_WAN_OUT=$WAN_OUT LAB_HTTP_PORT=$HTTP_PORT LAB_PMP_PORT=$PMP_PORT";;
+  check) check "$@";;
+  *) sed -n '2,24p' "$0"; exit 2;;
 esac

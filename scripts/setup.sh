@@ -4,7 +4,7 @@
 set -euo pipefail
 command -v swift >/dev/null || { echo "setup: Swift 6 is not on PATH (https://www.swift.org/install/linux/)" >&2; exit 1; }
 need=()
-for pkg in miniupnpd miniupnpc nftables iproute2 libsqlite3-dev socat python3 hyperfine time procps e2fsprogs; do
+for pkg in miniupnpd miniupnpc natpmpc nftables iproute2 libsqlite3-dev socat python3 hyperfine time procps e2fsprogs; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,11 +1,42 @@
 import Foundation
 
-/// Which IGD the lab's miniupnpd announces.
-public enum LabProfile: String, Sendable {
-    /// IGDv2 (WANIPConnection:2, GetListOfPortMappings).
+/// What the lab's miniupnpd serves: which IGD it announces, and whether it answers NAT-PMP/PCP.
+public enum LabProfile: String, Sendable, CaseIterable {
+    /// IGDv2 (WANIPConnection:2, GetListOfPortMappings), UPnP only.
     case v2
-    /// IGDv1 (miniupnpd's force_igd_desc_v1).
+    /// IGDv1 (miniupnpd's force_igd_desc_v1), UPnP only.
     case v1
+    /// IGDv2 and NAT-PMP/PCP on UDP 5351 of the LAN address: one mapping table, two doors.
+    case v2PMP = "v2-pmp"
+    /// NAT-PMP/PCP on UDP 5351 only: UPnP is off (no SSDP answer, no description served).
+    case pcpOnly = "pcp-only"
+
+    /// Whether miniupnpd answers SSDP and serves the IGD description and control URLs.
+    public var servesUPnP: Bool { self != .pcpOnly }
+
+    /// Whether miniupnpd answers NAT-PMP and PCP on UDP ``Lab/pmpPort`` of its LAN address.
+    public var servesNATPMP: Bool { self == .v2PMP || self == .pcpOnly }
+}
+
+/// The bounds miniupnpd puts on the lifetimes it grants over PCP (`min_lifetime`,
+/// `max_lifetime`; miniupnpd's own defaults are 120 and 86400 s). miniupnpd 2.3.1 applies
+/// them to PCP only: a NAT-PMP request gets the lifetime it asks for.
+public struct LabLifetimes: Sendable, Equatable {
+    /// The shortest lifetime granted, in seconds (at least 1).
+    public var minimum: Int
+    /// The longest lifetime granted, in seconds (at least ``minimum``).
+    public var maximum: Int
+
+    public init(minimum: Int, maximum: Int) {
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    /// Leases that lapse within seconds: `min_lifetime=5`, `max_lifetime=60`.
+    public static let fastExpiry = LabLifetimes(minimum: 5, maximum: 60)
+
+    /// The lab.sh arguments that set them.
+    var scriptArguments: [String] { ["min_lifetime=\(minimum)", "max_lifetime=\(maximum)"] }
 }
 
 /// A machine of the lab, i.e. one of its network namespaces.
@@ -38,11 +69,16 @@ public struct Lab: Sendable {
     public static let httpPort = 5000
     /// Where miniupnpd serves its root description.
     public static let descriptionURL = "http://192.168.77.1:5000/rootDesc.xml"
+    /// The UDP port miniupnpd answers NAT-PMP and PCP on (profiles ``LabProfile/v2PMP`` and
+    /// ``LabProfile/pcpOnly``), on ``lanGateway``.
+    public static let pmpPort = 5351
 
     /// The lab's name (1–8 lower-case letters or digits), part of its namespaces' names.
     public let name: String
-    /// The IGD profile miniupnpd runs with.
+    /// What miniupnpd serves.
     public let profile: LabProfile
+    /// The PCP lifetime bounds miniupnpd was started with, or nil for its defaults.
+    public let lifetimes: LabLifetimes?
 
     /// The lab script, scripts/lab.sh of this repository.
     public static var scriptPath: String { RepositoryPaths.labScript.path }
@@ -52,13 +88,15 @@ public struct Lab: Sendable {
     /// Throws ``LabError/unavailable(_:)`` when this machine cannot run the lab (see
     /// ``availability``), or ``LabError/commandFailed(_:)`` when setting it up fails; nothing is
     /// left behind in either case.
-    public static func start(profile: LabProfile) async throws -> Lab {
+    /// `lifetimes` bounds what PCP grants (nil: miniupnpd's defaults). Returns once miniupnpd
+    /// serves what the profile says: its description answers, its UDP 5351 socket is bound.
+    public static func start(profile: LabProfile, lifetimes: LabLifetimes? = nil) async throws -> Lab {
         if case .unavailable(let reason) = availability {
             throw LabError.unavailable(reason)
         }
-        let lab = Lab(name: try uniqueName(), profile: profile)
+        let lab = Lab(name: try uniqueName(), profile: profile, lifetimes: lifetimes)
         do {
-            try await lab.script(["up", lab.name, profile.rawValue], timeout: .seconds(120))
+            try await lab.script(["up", lab.name, profile.rawValue] + (lifetimes?.scriptArguments ?? []), timeout: .seconds(120))
         } catch {
             lab.stop()
             throw error
@@ -82,7 +120,8 @@ public struct Lab: Sendable {
         try await script(["stop-gw", name], timeout: .seconds(60))
     }
 
-    /// Starts miniupnpd again after ``stopGateway()``, returning once it answers HTTP.
+    /// Starts miniupnpd again after ``stopGateway()``, returning once it serves what the profile
+    /// says (HTTP, UDP 5351).
     public func startGateway() async throws {
         try await script(["start-gw", name], timeout: .seconds(60))
     }

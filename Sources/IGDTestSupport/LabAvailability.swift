@@ -14,6 +14,24 @@ extension Lab {
 
     private static let cachedAvailability: LabAvailability = checkAvailability()
 
+    /// Whether the lab can run here with Debian's `natpmpc` on the LAN client (the reference
+    /// NAT-PMP client of ``natpmpc(_:timeout:)``), found once per process by
+    /// `scripts/lab.sh check natpmpc`.
+    public static var natpmpcAvailability: LabAvailability { cachedNATPMPCAvailability }
+
+    private static let cachedNATPMPCAvailability: LabAvailability = checkAvailability(tools: ["natpmpc"])
+
+    /// ``shouldRun`` for lab tests that drive `natpmpc`.
+    public static var shouldRunWithNATPMPC: Bool {
+        isRequired || natpmpcAvailability == .available
+    }
+
+    /// ``skipReason`` for lab tests that drive `natpmpc`.
+    public static var natpmpcSkipReason: String? {
+        guard !shouldRunWithNATPMPC, case .unavailable(let reason) = natpmpcAvailability else { return nil }
+        return "lab unavailable: \(reason) (set PORTKEEPER_REQUIRE_LAB=1 to make this a failure)"
+    }
+
     /// Whether a lab that cannot run must fail the tests instead of skipping them: true when the
     /// environment has CI=true (or 1) or PORTKEEPER_REQUIRE_LAB=1.
     public static var isRequired: Bool {
@@ -34,13 +52,13 @@ extension Lab {
         return "lab unavailable: \(reason) (set PORTKEEPER_REQUIRE_LAB=1 to make this a failure)"
     }
 
-    private static func checkAvailability() -> LabAvailability {
+    private static func checkAvailability(tools: [String] = []) -> LabAvailability {
         let script = RepositoryPaths.labScript.path
         guard FileManager.default.fileExists(atPath: script) else {
             return .unavailable(reason: "the lab script is missing at \(script)")
         }
         do {
-            let result = try ProcessRunner.runBlocking("bash", [script, "check"], timeout: .seconds(30))
+            let result = try ProcessRunner.runBlocking("bash", [script, "check"] + tools, timeout: .seconds(30))
             if result.succeeded { return .available }
             let said = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
             return .unavailable(reason: said.isEmpty ? "lab.sh check exited with status \(result.status)" : said)

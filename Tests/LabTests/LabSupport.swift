@@ -5,11 +5,16 @@ import Testing
 /// The trait every lab test carries: runs where the lab can (or must) run, else a skip saying why.
 let labEnabled: ConditionTrait = .enabled(if: Lab.shouldRun, Comment(rawValue: Lab.skipReason ?? "the lab runs here"))
 
+/// The trait of lab tests that drive Debian's natpmpc on the LAN client: ``labEnabled``, and
+/// natpmpc is installed (or the lab is required).
+let natpmpcLabEnabled: ConditionTrait = .enabled(
+    if: Lab.shouldRunWithNATPMPC, Comment(rawValue: Lab.natpmpcSkipReason ?? "the lab runs here with natpmpc"))
+
 /// Starts a lab, runs `body`, and removes the lab even when `body` fails.
-func withLab(_ profile: LabProfile, _ body: (Lab) async throws -> Void) async throws {
+func withLab(_ profile: LabProfile, lifetimes: LabLifetimes? = nil, _ body: (Lab) async throws -> Void) async throws {
     let lab: Lab
     do {
-        lab = try await Lab.start(profile: profile)
+        lab = try await Lab.start(profile: profile, lifetimes: lifetimes)
     } catch {
         Issue.record("the lab could not start: \(error)")
         return
