@@ -164,12 +164,10 @@ public enum PCP {
         }
 
         private static func nibble(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A") ... UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-            default: nil
-            }
+            if (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(digit) { return digit - UInt8(ascii: "0") }
+            let lower = digit | 0x20
+            if (UInt8(ascii: "a") ... UInt8(ascii: "f")).contains(lower) { return lower - UInt8(ascii: "a") + 10 }
+            return nil
         }
     }
 
