@@ -48,7 +48,7 @@ public enum EpochCheck {
         min(max(duration.components.seconds, 0), 1 << 40)
     }
 
-    /// Elapsed milliseconds, truncated, with the same floor and cap as ``wholeSeconds(_:)``.
+    /// Elapsed milliseconds, truncated, with the same floor and cap as `wholeSeconds`.
     static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return 0 }

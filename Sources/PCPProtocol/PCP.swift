@@ -4,8 +4,8 @@ import IGDProtocol
 ///
 /// Addresses travel in 128-bit fields; an IPv4 address is written IPv4-mapped, `::ffff:a.b.c.d`
 /// (RFC 6887 §5). Requests are value types with an `encoded()` datagram; answers are decoded by
-/// ``Response/init(decoding:answering:)``, which takes every datagram as hostile, and a MAP answer
-/// is tied to its request by ``MapResponse/check(answering:)`` (nonce, protocol, internal port).
+/// ``Answer/init(decoding:answering:)``, which takes every datagram as hostile, and a MAP answer
+/// is tied to its request by ``Response/check(answering:)`` (nonce, protocol, internal port).
 public enum PCP {
     /// The version this module speaks (RFC 6887 §7.1; NAT-PMP is 0, 1 was a draft).
     public static let version: UInt8 = 2
