@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   IGDProtocol (pure codecs) <- IGDClient (the only module with sockets) <- PortKeeper (domain) <- portkeeper (CLI)
+//   IGDProtocol (pure codecs; PCPProtocol beside it for NAT-PMP and PCP) <- IGDClient (the only module with sockets) <- PortKeeper (domain) <- portkeeper (CLI)
 //   IGDProtocol <- PortKeeperModel (the domain's nouns) <- MappingRegistry (SQLite through GRDB; migrations
 //   from Migrations/) <- PortKeeper, which re-exports PortKeeperModel: `import PortKeeper` names a mapping.
 //   IGDTestSupport (fake gateway, fixtures, lab control) serves the tests only.
@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PortKeeper", targets: ["PortKeeper"]),
         .library(name: "IGDClient", targets: ["IGDClient"]),
         .library(name: "IGDProtocol", targets: ["IGDProtocol"]),
+        .library(name: "PCPProtocol", targets: ["PCPProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "IGDProtocol"),
+        // NAT-PMP (RFC 6886) and PCP (RFC 6887) datagrams: pure codecs, no sockets (those stay
+        // IGDClient's). A module of its own: IGDProtocol's codecs are UPnP's; it takes only
+        // IPv4Address and TransportProtocol from there.
+        .target(name: "PCPProtocol", dependencies: ["IGDProtocol"]),
         .target(
             name: "IGDClient",
             dependencies: [
@@ -128,6 +133,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IGDProtocolTests", dependencies: ["IGDProtocol"]),
+        .testTarget(name: "PCPProtocolTests", dependencies: ["PCPProtocol", "IGDProtocol"]),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify"]),
         .testTarget(name: "PortKeeperMetricsTests", dependencies: ["PortKeeperMetrics", "PortKeeper", "MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(

@@ -28,6 +28,8 @@ let package = Package(
         .executableTarget(name: "fuzz-device-description", dependencies: ["FuzzSupport", .product(name: "IGDProtocol", package: "portkeeper")]),
         .executableTarget(name: "fuzz-soap-response", dependencies: ["FuzzSupport", .product(name: "IGDProtocol", package: "portkeeper")]),
         .executableTarget(name: "fuzz-action-responses", dependencies: ["FuzzSupport", .product(name: "IGDProtocol", package: "portkeeper")]),
+        .executableTarget(name: "fuzz-natpmp-response", dependencies: ["FuzzSupport", .product(name: "IGDProtocol", package: "portkeeper"), .product(name: "PCPProtocol", package: "portkeeper")]),
+        .executableTarget(name: "fuzz-pcp-response", dependencies: ["FuzzSupport", .product(name: "IGDProtocol", package: "portkeeper"), .product(name: "PCPProtocol", package: "portkeeper")]),
         .executableTarget(
             name: "fuzz-http-response",
             dependencies: [

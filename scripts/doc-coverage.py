@@ -11,7 +11,7 @@ import glob
 import re
 import sys
 
-MODULES = ["PortKeeper", "PortKeeperModel", "MappingRegistry", "IGDClient", "IGDProtocol"]
+MODULES = ["PortKeeper", "PortKeeperModel", "MappingRegistry", "IGDClient", "IGDProtocol", "PCPProtocol"]
 DECLARATION = re.compile(r"(@\w+(\(.*\))?\s+)*(public|open)\s")
 CASE = re.compile(r"(indirect )?case [a-zA-Z`]")
 INHERITED = re.compile(r"public (static )?func (==|<|hash\(into|encode\(to)|public init\(from decoder|"

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 scratch="$root/.build-fuzz"
 
-targets=(ssdp-search ssdp-notify http-response xml-tree device-description soap-response action-responses)
+targets=(ssdp-search ssdp-notify http-response xml-tree device-description soap-response action-responses natpmp-response pcp-response)
 seconds=60
 runs=""
 timeout=2
@@ -100,6 +100,7 @@ dict_for() {
   case "$1" in
     ssdp-*) echo Fuzz/Dictionaries/ssdp.dict ;;
     http-*) echo Fuzz/Dictionaries/http.dict ;;
+    natpmp-*|pcp-*) echo Fuzz/Dictionaries/pcp.dict ;;
     *) echo Fuzz/Dictionaries/xml.dict ;;
   esac
 }
@@ -121,6 +122,8 @@ for t in "${chosen[@]}"; do
   # HTTP answers are fed in reads as small as one byte: longer inputs cost much more there.
   max_len=16384
   [ "$t" != http-response ] || max_len=4096
+  # NAT-PMP and PCP answers are at most 1100 bytes (RFC 6887 §7); a little beyond reaches the cap.
+  case "$t" in natpmp-*|pcp-*) max_len=1200 ;; esac
   args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len"
     -dict="$(dict_for "$t")" -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ -z "$runs" ] || args+=(-runs="$runs")
