@@ -79,14 +79,19 @@ public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// A mapping as a change saw it, the same whether it was on the gateway or in the declaration.
 public struct MappingState: Hashable, Sendable, Codable {
+    /// TCP or UDP.
     public var `protocol`: TransportProtocol
+    /// The port opened on the gateway's external address.
     public var externalPort: UInt16
     /// Empty: any remote host.
     public var remoteHost: String
     /// An IPv4 address, or "this-host" for a declared mapping that follows this machine's address.
     public var internalClient: String
+    /// The port on the internal client the gateway forwards to.
     public var internalPort: UInt16
+    /// Whether the gateway forwards through it.
     public var enabled: Bool
+    /// The mapping's description on the gateway.
     public var description: String
     /// Seconds; 0 is permanent.
     public var leaseDuration: UInt32

@@ -4,13 +4,25 @@ import PortKeeperModel
 /// One change a reconcile makes on the gateway, as planned: what a user would call one
 /// operation ("update 8080/tcp"), even where the wire needs two (a delete and an add).
 public struct PlannedOperation: Sendable, Equatable {
+    /// What the operation does to the gateway's entry.
     public enum Kind: String, Sendable, CaseIterable {
-        case add, update, delete, replace, renew
+        /// A declared mapping the gateway lacks, added.
+        case add
+        /// A declared mapping the gateway holds otherwise, deleted and added as declared.
+        case update
+        /// An entry no longer declared (or pruned), deleted.
+        case delete
+        /// The port held by another client taken over (`--force`): its entry deleted, ours added.
+        case replace
+        /// A lease past half its length, asked for again.
+        case renew
         /// An entry of another program re-created (rollback).
         case restore
     }
 
+    /// What it does.
     public var kind: Kind
+    /// The mapping it concerns.
     public var key: MappingKey
     /// The entry on the gateway before, if any.
     public var before: MappingState?
@@ -19,6 +31,7 @@ public struct PlannedOperation: Sendable, Equatable {
     /// Why, in a few words: "no longer declared", "internal port 80 → 8080".
     public var reason: String
 
+    /// An operation of `kind` on `key`, from `before` to `after`, for `reason`.
     public init(kind: Kind, key: MappingKey, before: MappingState?, after: MappingState?, reason: String) {
         self.kind = kind
         self.key = key
@@ -30,9 +43,11 @@ public struct PlannedOperation: Sendable, Equatable {
 
 /// What became of one planned operation.
 public struct OperationReport: Sendable {
+    /// Where the operation ended.
     public enum Status: String, Sendable, CaseIterable {
         /// Not sent: a dry run.
         case planned
+        /// Sent, and the gateway did what was asked.
         case done
         /// Sent, and the gateway refused it or its outcome was not what was asked.
         case failed
@@ -40,7 +55,9 @@ public struct OperationReport: Sendable {
         case notAttempted = "not-attempted"
     }
 
+    /// The operation as planned.
     public var operation: PlannedOperation
+    /// Where it ended.
     public var status: Status
     /// What it changed, as the revision records it (empty when planned; for one not attempted,
     /// that it was not sent).
@@ -48,6 +65,7 @@ public struct OperationReport: Sendable {
     /// Why it failed, when it did and the gateway said why.
     public var error: PortKeeperError?
 
+    /// A report that `operation` ended as `status`, with what it changed and why it failed.
     public init(operation: PlannedOperation, status: Status, changes: [Change] = [], error: PortKeeperError? = nil) {
         self.operation = operation
         self.status = status
