@@ -75,7 +75,7 @@ public struct OperationReport: Sendable {
 }
 
 /// What a reconcile tells while it works, in order: the operations it is about to send
-/// (``planned``), then each as it starts and as it ends. The library never prints; a front end
+/// (``planned(_:found:)``), then each as it starts and as it ends. The library never prints; a front end
 /// shows these as they come (the CLI: a line per operation, a progress line on a terminal).
 public enum ReconcileEvent: Sendable {
     /// The operations about to be sent, in order, and what was found on the gateway that
@@ -91,8 +91,11 @@ extension Keeper {
     /// The operations a plan makes, in the order a reconcile sends them: deletes first, so that
     /// a port freed is free before it is asked for again; then replacements, updates, adds,
     /// renewals and the entries of other programs to re-create.
-    /// - Parameter table: the gateway's table the plan was made from (what each operation
-    ///   finds there before it).
+    /// - Parameters:
+    ///   - plan: what the planner decided.
+    ///   - restore: entries of other programs to re-create (rollback).
+    ///   - table: the gateway's table the plan was made from (what each operation finds there
+    ///     before it).
     public static func operations(of plan: Plan, restoring restore: [PortMappingEntry] = [], table: [PortMappingEntry] = []) -> [PlannedOperation] {
         Reconciliation.steps(plan, restoring: restore, table: table).map(\.planned)
     }

@@ -40,7 +40,7 @@ public struct KeeperWatchTarget: WatchTarget {
         try await keeper.quickCheck(gateway)
     }
 
-    /// ``Keeper/reconcile(_:options:revision:restoring:rediscover:shouldStop:)`` with default options, as a ``WatchReconcile``.
+    /// ``Keeper/reconcile(_:options:revision:restoring:rediscover:shouldStop:progress:)`` with default options, as a ``WatchReconcile``.
     public func reconcile(_ gateway: GatewayRecord, rediscover: Bool,
                           shouldStop: @escaping @Sendable () -> Bool) async throws -> WatchReconcile {
         let report = try await keeper.reconcile(gateway, options: Planner.Options(), rediscover: rediscover, shouldStop: shouldStop)
