@@ -38,6 +38,7 @@ let package = Package(
             name: "IGDClient",
             dependencies: [
                 "IGDProtocol",
+                "PCPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,12 +119,14 @@ let package = Package(
         // Drives the library from inside a lab namespace (the tests run it with `ip netns exec`).
         .executableTarget(
             name: "lab-probe",
-            dependencies: ["IGDClient", "IGDProtocol"]
+            dependencies: ["IGDClient", "IGDProtocol", "PCPProtocol"]
         ),
         .target(
             name: "IGDTestSupport",
             dependencies: [
                 "IGDProtocol",
+                // The fake NAT-PMP/PCP server builds its answers with the codecs' encoders.
+                "PCPProtocol",
                 // For the bad-input table only (BadInputTable.swift): the description limit, the
                 // machine's subnets.
                 "IGDClient",
@@ -138,7 +141,7 @@ let package = Package(
         .testTarget(name: "PortKeeperMetricsTests", dependencies: ["PortKeeperMetrics", "PortKeeper", "MappingRegistry", "IGDProtocol", "IGDTestSupport"]),
         .testTarget(
             name: "IGDClientTests",
-            dependencies: ["IGDClient", "IGDProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["IGDClient", "IGDProtocol", "PCPProtocol", "IGDTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "MappingRegistryTests",
