@@ -7,9 +7,16 @@
 //   lab-probe walk URL                   the table read with GetGenericPortMappingEntry, as JSON
 //   lab-probe add-any URL EXT PROTO CLIENT INT LEASE DESCRIPTION   (IGDv2) prints the port granted
 //   lab-probe delete-range URL START END PROTO                      (IGDv2)
+//
+// NAT-PMP and PCP (PortControlClient), each printing the answer as JSON:
+//   lab-probe pmp-address GATEWAY
+//   lab-probe pmp-map GATEWAY PROTO INT EXT LIFETIME           (lifetime 0 deletes)
+//   lab-probe pcp-map GATEWAY NONCE PROTO INT EXT LIFETIME     (NONCE: 24 hex digits; lifetime 0 deletes)
+//   lab-probe pcp-announce GATEWAY
 import Foundation
 import IGDClient
 import IGDProtocol
+import PCPProtocol
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("lab-probe: \(message)\n".utf8))
@@ -32,7 +39,75 @@ func printJSON(_ value: some Encodable) {
     print(String(decoding: try! encoder.encode(value), as: UTF8.self))
 }
 
+/// What the NAT-PMP/PCP commands print: the answer's fields that the lab tests compare.
+struct PortControlOutput: Encodable {
+    var natPMPOnly = false
+    var result: String?
+    var epoch: UInt32?
+    var externalAddress: String?
+    var internalPort: UInt16?
+    var externalPort: UInt16?
+    var lifetime: UInt32?
+    var clientAddress: String
+    var requestsSent: Int
+}
+
+func output(_ reply: PortControlReply<PCP.Answer>) -> PortControlOutput {
+    switch reply.answer {
+    case .natPMPUnsupportedVersion(let epoch):
+        return PortControlOutput(natPMPOnly: true, epoch: epoch, clientAddress: reply.clientAddress.description, requestsSent: reply.requestsSent)
+    case .pcp(let response):
+        return PortControlOutput(
+            result: response.result.name ?? "\(response.result.code)", epoch: response.epochTime,
+            externalAddress: response.map?.assignedExternalAddress?.description, internalPort: response.map?.internalPort,
+            externalPort: response.map?.assignedExternalPort, lifetime: response.lifetime,
+            clientAddress: reply.clientAddress.description, requestsSent: reply.requestsSent
+        )
+    }
+}
+
+/// Runs a NAT-PMP/PCP command; false when `arguments` names none.
+func portControl(_ arguments: [String]) async throws -> Bool {
+    guard let command = arguments.first, ["pmp-address", "pmp-map", "pcp-map", "pcp-announce"].contains(command) else { return false }
+    guard arguments.count >= 2, let gateway = IPv4Address(arguments[1]) else { fail("\(command) needs the gateway's IPv4 address") }
+    let client = PortControlClient()
+    let deadline = Deadline(command, in: .seconds(10))
+    switch (command, arguments.count) {
+    case ("pmp-address", 2):
+        let reply = try await client.natPMPExternalAddress(gateway: gateway, deadline: deadline)
+        printJSON(PortControlOutput(
+            result: reply.answer.result.name ?? "\(reply.answer.result.code)", epoch: reply.answer.secondsSinceStartOfEpoch,
+            externalAddress: reply.answer.externalAddress?.description, clientAddress: reply.clientAddress.description, requestsSent: reply.requestsSent
+        ))
+    case ("pmp-map", 6):
+        let request = NATPMP.MapRequest(protocol: proto(arguments[2]), internalPort: port(arguments[3]), suggestedExternalPort: UInt16(arguments[4]) ?? 0, lifetime: UInt32(arguments[5]) ?? 0)
+        let reply = try await client.natPMPMap(request, gateway: gateway, deadline: deadline)
+        printJSON(PortControlOutput(
+            result: reply.answer.result.name ?? "\(reply.answer.result.code)", epoch: reply.answer.secondsSinceStartOfEpoch,
+            internalPort: reply.answer.mapping?.internalPort, externalPort: reply.answer.mapping?.externalPort, lifetime: reply.answer.mapping?.lifetime,
+            clientAddress: reply.clientAddress.description, requestsSent: reply.requestsSent
+        ))
+    case ("pcp-map", 7):
+        guard let nonce = PCP.Nonce(hex: arguments[2]) else { fail("bad nonce \(arguments[2])") }
+        let reply = try await client.pcpMap(
+            nonce: nonce, protocol: proto(arguments[3]), internalPort: port(arguments[4]), suggestedExternalPort: UInt16(arguments[5]) ?? 0,
+            lifetime: UInt32(arguments[6]) ?? 0, gateway: gateway, deadline: deadline
+        )
+        printJSON(output(reply))
+    case ("pcp-announce", 2):
+        printJSON(output(try await client.pcpAnnounce(gateway: gateway, deadline: deadline)))
+    default:
+        fail("usage: lab-probe pmp-address|pmp-map|pcp-map|pcp-announce GATEWAY ...")
+    }
+    return true
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    if try await portControl(arguments) { exit(0) }
+} catch {
+    fail("\(error)")
+}
 guard arguments.count >= 2 else { fail("usage: lab-probe add|add-any|delete|delete-range|get|walk URL ...") }
 let client = GatewayClient()
 do {
