@@ -11,7 +11,7 @@ public struct PortControlReply<Answer: Sendable>: Sendable {
     public var answer: Answer
     /// The local address the request left from (the PCP client address).
     public var clientAddress: IPv4Address
-    /// When the answer arrived, on the monotonic clock (for the epoch checks, ``EpochSample``).
+    /// When the answer arrived, on the monotonic clock (for the epoch checks, `EpochSample`).
     public var receivedAt: ContinuousClock.Instant
     /// How many times the request was sent (1 when the first was answered).
     public var requestsSent: Int
@@ -29,7 +29,7 @@ extension PortControlReply: Equatable where Answer: Equatable {}
 /// Each exchange has its own UDP socket, connected to the gateway (so that the kernel reports
 /// the local address for PCP's client address field and drops datagrams from anyone else).
 /// A datagram is taken only from the gateway's address and port, at most
-/// ``PCP/maxMessageBytes`` long, decoded by PCPProtocol's hostile-input decoders and checked
+/// `PCP.maxMessageBytes` long, decoded by PCPProtocol's hostile-input decoders and checked
 /// against the request (`check(answering:)`: opcode, nonce, protocol, internal port); anything
 /// else is logged at debug and the client keeps waiting. Result codes are values in the answer,
 /// not errors: the caller decides what a refusal means.
@@ -87,8 +87,8 @@ public struct PortControlClient: Sendable {
     /// Sends a PCP MAP: creates, renews or (lifetime 0) deletes the mapping keyed by `nonce`.
     /// The client address is the local address the request leaves from.
     ///
-    /// The answer is ``PCP/Answer/pcp(_:)`` (checked to answer this request), or
-    /// ``PCP/Answer/natPMPUnsupportedVersion(secondsSinceStartOfEpoch:)`` when the gateway
+    /// The answer is `PCP.Answer.pcp` (checked to answer this request), or
+    /// `PCP.Answer.natPMPUnsupportedVersion` when the gateway
     /// speaks NAT-PMP only: the caller falls back to ``natPMPMap(_:gateway:deadline:)``.
     /// - Throws: as ``natPMPExternalAddress(gateway:deadline:)``.
     public func pcpMap(
@@ -115,7 +115,7 @@ public struct PortControlClient: Sendable {
     }
 
     /// Sends a PCP ANNOUNCE (the PCP probe, and the server's epoch). A NAT-PMP-only gateway
-    /// answers ``PCP/Answer/natPMPUnsupportedVersion(secondsSinceStartOfEpoch:)``.
+    /// answers `PCP.Answer.natPMPUnsupportedVersion`.
     /// - Throws: as ``natPMPExternalAddress(gateway:deadline:)``.
     public func pcpAnnounce(gateway: IPv4Address, deadline: Deadline) async throws -> PortControlReply<PCP.Answer> {
         try await exchange(gateway: gateway, deadline: deadline, schedule: pcpSchedule, action: "the PCP ANNOUNCE") { client in

@@ -51,9 +51,12 @@ public struct FakePCPReply: Sendable {
         case otherAddress
     }
 
+    /// The datagram.
     public var bytes: [UInt8]
+    /// The socket it leaves from.
     public var source: Source
 
+    /// `bytes`, sent from `source`.
     public init(_ bytes: [UInt8], from source: Source = .server) {
         self.bytes = bytes
         self.source = source
@@ -171,6 +174,7 @@ public struct FakePCPGateway: Sendable {
     /// False: a NAT-PMP-only server, which answers any PCP request with a version-0 UNSUPP_VERSION.
     public var speaksPCP = true
 
+    /// A gateway that grants what is asked, from 203.0.113.7, at epoch 1000.
     public init() {}
 
     /// The answer to `request`, or nil for a datagram it would not answer.
