@@ -113,9 +113,10 @@ public final class FakePCPServer: Sendable {
     /// Every request received so far, in order.
     public var requests: [FakePCPRequest] { received.snapshot }
 
-    /// Closes the sockets.
+    /// Closes the sockets, 127.0.0.2's first: its port is the server's, so it must be free
+    /// before another fake can be given the server's port again.
     public func shutdown() async {
-        for channel in channels { try? await channel.close() }
+        for channel in channels.reversed() { try? await channel.close() }
     }
 }
 
