@@ -73,7 +73,7 @@ struct RegistryFaultTests {
 
             // Damage the revision table under it; then take a mapping away, so that the watch
             // must start a revision to put it back.
-            try await Damage.overwritePages(of: "revision", in: registry.path, removingWAL: false)
+            _ = try await Damage.overwritePages(of: "revision", in: registry.path, removingWAL: false)
             let addsBefore = gateway.actionCount("AddPortMapping")
             gateway.setMappings(gateway.mappings.filter { $0.externalPort != 9000 })
 
