@@ -52,7 +52,9 @@ struct OneLineErrorTests {
             try await registry.portkeeper(["add", "7002/tcp", "--no-apply"]).check()
             try await registry.portkeeper(["add", "7003/tcp", "--no-apply"]).check()
             gateway.injectReply(action: "AddPortMapping", reply: .hang)
-            let result = try await registry.portkeeper(["reconcile", "--json", "--request-timeout", "5"])
+            // 15 s for each request: the hang on AddPortMapping is what must run out, not the
+            // description or the listing before it on a machine busy with the whole suite.
+            let result = try await registry.portkeeper(["reconcile", "--json", "--request-timeout", "15"])
             #expect(result.status == 1)
             struct Report: Decodable {
                 struct Failure: Decodable { var code: String; var message: String }
@@ -61,7 +63,8 @@ struct OneLineErrorTests {
                 var stoppedAnswering: Failure?
                 var operations: [Operation]
             }
-            let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+            let report = try #require(try? JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8)),
+                                      "no reconcile document on stdout: \(result.stdout) stderr: \(result.stderr)")
             #expect(report.inSync == false)
             #expect(report.operations.map(\.key.externalPort) == [7001, 7002, 7003])
             #expect(report.operations.map(\.status) == ["failed", "not-attempted", "not-attempted"])
