@@ -44,11 +44,11 @@ extension AgainstFakes {
             try await withGateway(.igdv2()) { gateway in
                 var client = makeClient()
                 let service = try await service(gateway, client)
-                client.limits = HTTPLimits(connectTimeout: .seconds(1), readTimeout: .seconds(30), deadline: .seconds(1))
+                client.limits = HTTPLimits(connectTimeout: .seconds(3), readTimeout: .seconds(30), deadline: .seconds(3))
                 gateway.injectReply(action: "GetExternalIPAddress", reply: .hang)
                 let error = await #expect(throws: TransportError.self) { try await client.perform(Actions.GetExternalIPAddress(), on: service) }
                 #expect(error?.kind == .timeout)
-                #expect(error?.description.contains("did not answer GetExternalIPAddress within 1 s") == true, "\(error as Any)")
+                #expect(error?.description.contains("did not answer GetExternalIPAddress within 3 s") == true, "\(error as Any)")
             }
         }
 

@@ -6,8 +6,9 @@ import NIOCore
 import NIOPosix
 import Testing
 
-/// Short limits for tests that wait for a deadline on purpose.
-let shortLimits = HTTPLimits(connectTimeout: .seconds(1), deadline: .seconds(1))
+/// Short limits for tests that wait for a deadline on purpose: long enough for a connection to
+/// a fake on loopback however busy the machine (the deadline bounds the connect too).
+let shortLimits = HTTPLimits(connectTimeout: .seconds(3), deadline: .seconds(3))
 
 /// Limits for tests that expect something other than a timeout: far longer than anything a
 /// loopback exchange needs, however busy the machine (tests run in parallel).
