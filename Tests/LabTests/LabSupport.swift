@@ -58,9 +58,16 @@ extension Lab {
     }
 
     /// `upnpc -l` on the LAN client, parsed.
+    /// upnpc gives up on a slow answer from the gateway (its own short timeouts) and then lists
+    /// nothing, exiting 1: on a busy machine, ask again, for up to 30 s, rather than read that
+    /// as an empty table.
     func upnpcList() async throws -> [UpnpcEntry] {
-        let result = try await run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-l"])
-        return UpnpcEntry.parse(result.stdout)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let result = try await run(on: .lan, ["upnpc", "-u", Lab.descriptionURL, "-l"])
+            if result.status == 0 || ContinuousClock.now >= deadline { return UpnpcEntry.parse(result.stdout) }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// Opens a TCP connection from the outside host to the gateway's WAN address and returns
