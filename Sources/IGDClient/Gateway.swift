@@ -39,6 +39,9 @@ public enum ListingMethod: String, Sendable, Codable {
     case listOfPortMappings = "GetListOfPortMappings"
     /// GetGenericPortMappingEntry by index until the gateway says the list ended.
     case genericEntryWalk = "GetGenericPortMappingEntry"
+    /// Not read from the gateway (PCP and NAT-PMP cannot list): what portkeeper made there, as
+    /// the registry keeps it, checked against the server's epoch.
+    case portControl = "registry"
 }
 
 /// A gateway's mapping table.

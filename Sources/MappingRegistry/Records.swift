@@ -16,14 +16,14 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var modelName: String
     /// Its model number, as its description says.
     public var modelNumber: String
-    /// Where its device description was last read.
-    public var descriptionURL: GatewayURL
-    /// The chosen WAN connection service: its type, id and control URL.
-    public var serviceType: WANService
+    /// Where its device description was last read; nil for a gateway that speaks only PCP or NAT-PMP.
+    public var descriptionURL: GatewayURL?
+    /// The chosen WAN connection service's type; nil without UPnP IGD.
+    public var serviceType: WANService?
     /// The chosen service's id.
     public var serviceId: String
-    /// Where the chosen service's SOAP actions go.
-    public var controlURL: GatewayURL
+    /// Where the chosen service's SOAP actions go; nil without UPnP IGD.
+    public var controlURL: GatewayURL?
     /// Why that service was chosen, in words.
     public var serviceChoice: String
     /// The BOOTID.UPNP.ORG it last announced; a new one means it restarted.
@@ -44,13 +44,32 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
     public var firstSeen: Date
     /// When it last answered.
     public var lastSeen: Date
+    /// Where PCP or NAT-PMP answered (its LAN address, UDP 5351); nil when neither was seen.
+    public var portControlServer: IPv4Address?
+    /// PCP answered there.
+    public var speaksPCP: Bool
+    /// NAT-PMP answered there.
+    public var speaksNATPMP: Bool
+    /// The gateway's hardware address, from the neighbour table, when known.
+    public var hardwareAddress: String?
+    /// The protocol the user chose for its mappings (`add --protocol`); nil: portkeeper's choice.
+    public var declaredProtocol: GatewayProtocol?
+    /// The PCP/NAT-PMP server's epoch as last seen, and when (the reboot check across runs).
+    public var serverEpoch: (seconds: UInt32, seen: Date)? {
+        get { serverEpochSeconds.flatMap { seconds in serverEpochSeen.map { (seconds, $0) } } }
+        set { serverEpochSeconds = newValue?.seconds; serverEpochSeen = newValue?.seen }
+    }
+    var serverEpochSeconds: UInt32?
+    var serverEpochSeen: Date?
 
     /// A record with every field given; the registry makes these, tests and other stores may too.
     public init(
         id: Int64, udn: String, friendlyName: String, manufacturer: String, modelName: String, modelNumber: String,
-        descriptionURL: GatewayURL, serviceType: WANService, serviceId: String, controlURL: GatewayURL, serviceChoice: String,
+        descriptionURL: GatewayURL?, serviceType: WANService?, serviceId: String, controlURL: GatewayURL?, serviceChoice: String,
         bootID: UInt32? = nil, externalAddress: String? = nil, addressClass: String? = nil, permanentLeasesOnly: Bool = false,
-        listEnd: String? = nil, listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil, firstSeen: Date, lastSeen: Date
+        listEnd: String? = nil, listOfPortMappingsWorks: Bool? = nil, descriptionLimit: Int? = nil, firstSeen: Date, lastSeen: Date,
+        portControlServer: IPv4Address? = nil, speaksPCP: Bool = false, speaksNATPMP: Bool = false, hardwareAddress: String? = nil,
+        declaredProtocol: GatewayProtocol? = nil
     ) {
         self.id = id
         self.udn = udn
@@ -72,11 +91,40 @@ public struct GatewayRecord: Sendable, Equatable, Codable {
         self.descriptionLimit = descriptionLimit
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
+        self.portControlServer = portControlServer
+        self.speaksPCP = speaksPCP
+        self.speaksNATPMP = speaksNATPMP
+        self.hardwareAddress = hardwareAddress
+        self.declaredProtocol = declaredProtocol
     }
 
-    /// The chosen WAN connection service, where port mappings go.
-    public var service: ConnectionService {
-        ConnectionService(type: serviceType, serviceId: serviceId, controlURL: controlURL, deviceUDN: udn)
+    /// The chosen WAN connection service, where UPnP IGD actions go; nil without UPnP IGD.
+    public var service: ConnectionService? {
+        guard let serviceType, let controlURL else { return nil }
+        return ConnectionService(type: serviceType, serviceId: serviceId, controlURL: controlURL, deviceUDN: udn)
+    }
+
+    /// The protocols it was seen answering.
+    public var protocols: Set<GatewayProtocol> {
+        var found: Set<GatewayProtocol> = []
+        if service != nil { found.insert(.upnp) }
+        if speaksPCP { found.insert(.pcp) }
+        if speaksNATPMP { found.insert(.natPMP) }
+        return found
+    }
+
+    /// The protocol its mappings are made over, and why (``GatewayProtocol/preferred(among:declared:)``).
+    public var mappingProtocol: (GatewayProtocol, reason: String) {
+        GatewayProtocol.preferred(among: protocols, declared: declaredProtocol) ?? (.upnp, "no protocol was seen answering")
+    }
+
+    /// Its LAN address: where its UPnP control URL points, else where PCP or NAT-PMP answered.
+    public var lanAddress: IPv4Address? { controlURL?.host ?? portControlServer }
+
+    /// Where to read about it: its description URL, or its PCP/NAT-PMP server.
+    public var location: String {
+        if let descriptionURL { return descriptionURL.description }
+        return portControlServer.map { "\($0):5351" } ?? "-"
     }
 }
 

@@ -19,7 +19,7 @@ extension Registry {
             let existing = try GatewayRecord.fetch(db, udn: observed.udn)
             if let existing {
                 if existing.descriptionURL != observed.descriptionURL || existing.controlURL != observed.chosen.controlURL {
-                    changes.append(Change(.gatewayMoved, nil, "\(existing.descriptionURL) → \(observed.descriptionURL)"))
+                    changes.append(Change(.gatewayMoved, nil, "\(existing.location) → \(observed.descriptionURL)"))
                 }
                 try db.execute(sql: """
                     UPDATE gateway SET friendly_name = ?, manufacturer = ?, model_name = ?, model_number = ?,
@@ -195,11 +195,12 @@ extension GatewayRecord {
         manufacturer = try row.stored("manufacturer", of: what)
         modelName = try row.stored("model_name", of: what)
         modelNumber = try row.stored("model_number", of: what)
-        descriptionURL = try row.stored("description_url", of: what)
-        serviceType = try row.stored("service_type", of: what)
+        // Empty for a gateway that speaks only PCP or NAT-PMP.
+        descriptionURL = try row.storedUnlessEmpty("description_url", of: what)
+        serviceType = try row.storedUnlessEmpty("service_type", of: what)
         // Not recorded when another service shares the chosen one's control URL (one row per URL).
         serviceId = try row.stored("chosen_service_id", of: what) as String? ?? ""
-        controlURL = try row.stored("control_url", of: what)
+        controlURL = try row.storedUnlessEmpty("control_url", of: what)
         serviceChoice = try row.stored("service_choice", of: what)
         bootID = try row.stored("boot_id", of: what)
         externalAddress = try row.stored("external", of: what)
@@ -210,6 +211,16 @@ extension GatewayRecord {
         descriptionLimit = try row.stored("description_limit", of: what)
         firstSeen = try row.storedDate("first_seen", of: what)
         lastSeen = try row.storedDate("last_seen", of: what)
+        portControlServer = try row.stored("port_control_server", of: what)
+        speaksPCP = try row.stored("speaks_pcp", of: what)
+        speaksNATPMP = try row.stored("speaks_natpmp", of: what)
+        hardwareAddress = try row.stored("hardware_address", of: what)
+        declaredProtocol = try row.stored("declared_protocol", of: what)
+        serverEpochSeconds = try row.stored("server_epoch", of: what)
+        serverEpochSeen = try (row.stored("server_epoch_seen", of: what) as String?).map { text in
+            guard let date = Storage.parsedDate(text) else { throw UndecodableRow("\(what)'s server_epoch_seen") }
+            return date
+        }
     }
 
     static func fetch(_ db: Database, udn: String) throws -> GatewayRecord? {

@@ -58,6 +58,13 @@ extension Row {
         }
     }
 
+    /// The value of `column`, or nil when it holds the empty text (a gateway without UPnP IGD
+    /// has no description or control URL).
+    func storedUnlessEmpty<T: DatabaseValueConvertible>(_ column: String, of record: @autoclosure () -> String) throws -> T? {
+        if let text = try stored(column, of: record()) as String?, text.isEmpty { return nil }
+        return try stored(column, of: record()) as T
+    }
+
     /// The time `column` holds, in one of the registry's time formats.
     func storedDate(_ column: String, of record: @autoclosure () -> String) throws -> Date {
         guard let date = Storage.parsedDate(try stored(column, of: record())) else { throw UndecodableRow("\(record())'s \(column)") }
@@ -84,6 +91,15 @@ extension WANService: DatabaseValueConvertible {
     }
 }
 
+extension IPv4Address: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { description.databaseValue }
+    /// The address a column holds, or nil when its text is not a dotted-quad IPv4 address.
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> IPv4Address? {
+        String.fromDatabaseValue(dbValue).flatMap { IPv4Address($0) }
+    }
+}
+
 extension TransportProtocol: DatabaseValueConvertible {}
+extension GatewayProtocol: DatabaseValueConvertible {}
 extension RevisionActor: DatabaseValueConvertible {}
 extension OperationAction: DatabaseValueConvertible {}

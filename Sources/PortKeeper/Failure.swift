@@ -24,6 +24,8 @@ public enum Failure {
             return PortKeeperError(error.code == UPnPError.conflictInMappingEntry ? .conflict : .gatewayRefused,
                                    "\(what) failed: the gateway answered \(fault(error.code, deviceDescription: error.deviceDescription))",
                                    hint: hint(forFault: error.code), context: .fault(error.code))
+        case let error as PortControlRefusal:
+            return PortKeeperError(refusalKind(error), "\(what) failed: the gateway answered \(error.result)", hint: hint(forRefusal: error))
         case let error as DescriptionNotServed:
             return PortKeeperError(error.status == 404 || error.status == 410 ? .notFound : .gatewayRefused, "\(what) failed: \(error)",
                                    context: .descriptionNotServed(status: error.status))
@@ -46,6 +48,43 @@ public enum Failure {
     /// ``PortKeeperError/Kind/registry``, any other's the kind ``explain(_:doing:)`` gives it.
     public static func kind(of error: any Error) -> PortKeeperError.Kind {
         error is RegistryError ? .registry : explain(error, doing: "").kind
+    }
+
+    /// The kind of a PCP or NAT-PMP refusal.
+    static func refusalKind(_ refusal: PortControlRefusal) -> PortKeeperError.Kind {
+        switch (refusal.protocol, refusal.code) {
+        case (.pcp, 11): .conflict              // CANNOT_PROVIDE_EXTERNAL
+        case (.pcp, 1), (.pcp, 4), (.pcp, 9), (.natPMP, 1), (.natPMP, 5): .unsupported
+        default: .gatewayRefused
+        }
+    }
+
+    /// What to try after a PCP (RFC 6887 §7.4) or NAT-PMP (RFC 6886 §3.5) result code.
+    static func hint(forRefusal refusal: PortControlRefusal) -> String {
+        switch (refusal.protocol, refusal.code) {
+        case (.pcp, 2), (.natPMP, 2):
+            "the gateway's policy refuses it, or another client holds the mapping; check the router's PCP/NAT-PMP settings"
+        case (.pcp, 3), (.pcp, 6):
+            "the gateway could not read the request; please report it with `-v` output"
+        case (.pcp, 1), (.natPMP, 1):
+            "the gateway does not speak this protocol version; choose another with --protocol"
+        case (.pcp, 4), (.pcp, 5), (.natPMP, 5):
+            "the gateway does not support this request; choose another protocol with --protocol"
+        case (.pcp, 7), (.natPMP, 3):
+            "the gateway has no working Internet connection now; portkeeper tries again later (watch), or try again"
+        case (.pcp, 8), (.pcp, 10), (.natPMP, 4):
+            "the gateway has no room for more mappings now; remove some, or try again later"
+        case (.pcp, 9):
+            "the gateway does not map this protocol"
+        case (.pcp, 11):
+            "the external port cannot be had; declare another port"
+        case (.pcp, 12):
+            "a NAT between this host and the gateway changes the request's address (double NAT?); map on the gateway nearest this host"
+        case (.pcp, 13):
+            "too many remote peers for one mapping"
+        default:
+            "the gateway refused with a code portkeeper does not know; try again, or restart the router"
+        }
     }
 
     /// The kind of a transport failure: no connection, no answer in time, or a bad answer.

@@ -58,10 +58,14 @@ extension Keeper {
             found = try await inspector.gateway(at: nil, probe: probe)
         case .any, .name:
             let known = try registry.gateway(reference)
+            guard let descriptionURL = known.descriptionURL else {
+                throw PortKeeperError(.unsupported, "\(known.friendlyName) speaks \(known.mappingProtocol.0) only: it has no UPnP description to read",
+                                      hint: "`portkeeper mappings` shows what portkeeper made there")
+            }
             do {
-                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(known.descriptionURL, probe: probe) }
+                found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(descriptionURL, probe: probe) }
             } catch let error as TransportError where error.suggestsGatewayMoved {
-                found = try await findAgain(known, unansweredAt: known.descriptionURL, error, probe: probe)
+                found = try await findAgain(known, unansweredAt: descriptionURL, error, probe: probe)
             }
         }
         return (found, try record(found).record)
@@ -116,8 +120,9 @@ extension Keeper {
                                   _ body: (GatewayRecord, any MappingGateway) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
         do {
             return (try await body(record, try mappingGateway(for: record)), record, [])
-        } catch let error as TransportError where error.suggestsGatewayMoved && rediscover {
-            let (moved, changes) = try self.record(try await findAgain(record, unansweredAt: record.controlURL, error))
+        } catch let error as TransportError where error.suggestsGatewayMoved && rediscover && record.mappingProtocol.0 == .upnp {
+            // Only a UPnP gateway can be found again by its UDN; a PCP server is at its LAN address.
+            let (moved, changes) = try self.record(try await findAgain(record, unansweredAt: record.controlURL ?? record.descriptionURL, error))
             return (try await body(moved, try mappingGateway(for: moved)), moved, changes)
         }
     }
@@ -125,8 +130,9 @@ extension Keeper {
     /// The one way a recorded gateway is found again after it stopped answering at `url` (a
     /// reboot onto another port or address): discovery, and the gateway whose UDN is the record's.
     /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
-    func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL, _ error: TransportError,
+    func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL?, _ error: TransportError,
                    probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+        let url = url?.description ?? record.location
         logger.info("gateway \(record.udn) did not answer at \(url) (\(error)); rediscovering")
         let answered = try await Inspector(client: client, discovery: discovery).search(probe: probe).gateways
         guard let found = answered.first(where: { $0.udn == record.udn }) else {
@@ -136,10 +142,22 @@ extension Keeper {
         return found
     }
 
-    /// The recorded gateway's mappings, reached with ``mappingGateways`` or over UPnP IGD.
+    /// The recorded gateway's mappings, reached with ``mappingGateways``, or over the protocol
+    /// its record says (``GatewayRecord/mappingProtocol``): UPnP IGD, PCP or NAT-PMP.
     func mappingGateway(for record: GatewayRecord) throws -> any MappingGateway {
         if let mappingGateways { return try mappingGateways(record) }
-        return UPnPGateway(client: client, service: record.service)
+        let (chosen, _) = record.mappingProtocol
+        guard chosen == .upnp else {
+            var gateway = try PortControlGateway(record: record, via: chosen, client: portControl, registry: registry,
+                                                 requestTime: client.limits.deadline, deadline: client.deadline)
+            gateway.now = wallClock
+            return gateway
+        }
+        guard let service = record.service else {
+            throw PortKeeperError(.unsupported, "\(record.friendlyName) was not seen answering UPnP IGD",
+                                  hint: "choose PCP or NAT-PMP with --protocol, or run `portkeeper discover` to look again")
+        }
+        return UPnPGateway(client: client, service: service)
     }
 
     /// This host's address as the recorded gateway sees it.
@@ -165,7 +183,8 @@ extension Keeper {
     func learnListing(_ table: PortMappingTable, of gateway: GatewayRecord) throws {
         let works: Bool? = switch table.method {
         case .listOfPortMappings: true
-        case .genericEntryWalk: gateway.serviceType.isVersion2 ? false : nil
+        case .genericEntryWalk: gateway.serviceType?.isVersion2 == true ? false : nil
+        case .portControl: nil
         }
         let end = table.method == .genericEntryWalk ? table.note : nil
         if (works != nil && works != gateway.listOfPortMappingsWorks) || (end != nil && end != gateway.listEnd) {

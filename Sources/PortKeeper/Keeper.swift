@@ -15,6 +15,11 @@ public struct Keeper: Sendable {
     public let registry: Registry
     /// Talks to gateways, with each request's timeouts and the command's deadline.
     public let client: GatewayClient
+    /// Talks to PCP and NAT-PMP gateways (UDP 5351; tests point it at a fake). Its requests
+    /// are bounded by ``client``'s limits and deadline.
+    public var portControl = PortControlClient()
+    /// The wall clock PCP/NAT-PMP grants and epochs are recorded with (tests inject one).
+    public var wallClock: @Sendable () -> Date = { Date() }
     /// How the LAN is searched when the registry knows no gateway yet, or one must be found again by UDN.
     public var discovery: DiscoveryOptions
     /// Who acts: the CLI or `watch`.

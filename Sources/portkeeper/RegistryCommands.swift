@@ -175,8 +175,9 @@ struct GatewaysCommand: AsyncParsableCommand {
                 emit("no gateway is known yet; run `portkeeper discover`")
                 return
             }
-            emit(Render.columns(["UDN", "NAME", "EXTERNAL IP", "CONTROL URL", "LAST SEEN"], gateways.map { g in
-                [g.udn, g.friendlyName, g.externalAddress ?? "-", g.controlURL.description, g.lastSeen.formatted(.iso8601)]
+            emit(Render.columns(["UDN", "NAME", "EXTERNAL IP", "PROTOCOL", "CONTROL URL", "LAST SEEN"], gateways.map { g in
+                [g.udn, g.friendlyName, g.externalAddress ?? "-", g.mappingProtocol.0.rawValue, g.controlURL?.description ?? g.location,
+                 g.lastSeen.formatted(.iso8601)]
             }))
         }
     }

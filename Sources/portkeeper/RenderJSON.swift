@@ -196,7 +196,20 @@ struct GatewaysDocument: Encodable {
 }
 
 struct GatewayRecordJSON: Encodable {
-    var udn, friendlyName, manufacturer, modelName, descriptionURL, serviceType, controlURL, serviceChoice: String
+    var udn, friendlyName, manufacturer, modelName: String
+    /// Null for a gateway that speaks only PCP or NAT-PMP.
+    @Null var descriptionURL: String?
+    @Null var serviceType: String?
+    @Null var controlURL: String?
+    var serviceChoice: String
+    /// The protocols it was seen answering ("upnp", "pcp", "natpmp"), the one its mappings are
+    /// made over and why, and the one the user chose, if any.
+    var protocols: [String]
+    var `protocol`: String
+    var protocolReason: String
+    @Null var declaredProtocol: String?
+    /// Where PCP or NAT-PMP answered (its LAN address).
+    @Null var portControlServer: String?
     @Null var externalIP: String?
     var permanentLeasesOnly: Bool
     @Null var descriptionLimit: Int?
@@ -207,10 +220,14 @@ struct GatewayRecordJSON: Encodable {
         friendlyName = g.friendlyName
         manufacturer = g.manufacturer
         modelName = g.modelName
-        descriptionURL = g.descriptionURL.description
-        serviceType = g.serviceType.rawValue
-        controlURL = g.controlURL.description
+        descriptionURL = g.descriptionURL?.description
+        serviceType = g.serviceType?.rawValue
+        controlURL = g.controlURL?.description
         serviceChoice = g.serviceChoice
+        protocols = GatewayProtocol.allCases.filter(g.protocols.contains).map(\.rawValue)
+        (`protocol`, protocolReason) = { let (chosen, reason) = g.mappingProtocol; return (chosen.rawValue, reason) }()
+        declaredProtocol = g.declaredProtocol?.rawValue
+        portControlServer = g.portControlServer?.description
         externalIP = g.externalAddress
         permanentLeasesOnly = g.permanentLeasesOnly
         descriptionLimit = g.descriptionLimit

@@ -44,7 +44,7 @@ struct UndecodableRowTests {
             #expect(record.descriptionURL == GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/rootDesc.xml"))
             #expect(record.controlURL == GatewayURL(host: IPv4Address(192, 0, 2, 1), port: 5000, target: "/ctl/IPConn"))
             #expect(record.serviceType == .ipConnection2)
-            #expect(record.service.serviceId == "urn:upnp-org:serviceId:WANIPConn1")
+            #expect(record.service?.serviceId == "urn:upnp-org:serviceId:WANIPConn1")
             #expect(record.bootID == 7)
             #expect(record.firstSeen.timeIntervalSince1970 > 1_000_000_000)
             // The columns hold the text the URLs are written as.
@@ -58,9 +58,9 @@ struct UndecodableRowTests {
         try await withTemporaryDirectory { directory in
             let (registry, gatewayID, _) = try Self.seeded(in: directory)
             let now = try #require(try registry.gateway(id: gatewayID))
-            #expect(try registry.gateway(atDescriptionURL: now.descriptionURL)?.id == gatewayID)
+            #expect(try registry.gateway(atDescriptionURL: try #require(now.descriptionURL))?.id == gatewayID)
             try await SQLiteShell.execute(registry.path, "UPDATE gateway SET description_url = 'http://192.0.2.1:5001/rootDesc.xml'")
-            #expect(try registry.gateway(atDescriptionURL: now.descriptionURL)?.id == gatewayID)
+            #expect(try registry.gateway(atDescriptionURL: try #require(now.descriptionURL))?.id == gatewayID)
             #expect(try registry.gateway(atDescriptionURL: GatewayURL(host: IPv4Address(192, 0, 2, 9), port: 80, target: "/")) == nil)
         }
     }

@@ -76,7 +76,7 @@ struct GatewayBehaviourTests {
             #expect(after.mappings.map(\.externalPort) == [8080])
             #expect(report.changes.contains { $0.kind == .gatewayMoved })
             let stored = try #require(try registry.gateway(id: record.id))
-            #expect(stored.descriptionURL.description == after.descriptionURL)
+            #expect(stored.descriptionURL?.description == after.descriptionURL)
             #expect(try registry.gateways().count == 1)
             let history = try registry.history(limit: 1)
             #expect(history.first?.changes.contains { $0.kind == .gatewayMoved && $0.detail.contains(after.descriptionURL) } == true)

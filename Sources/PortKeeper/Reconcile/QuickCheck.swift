@@ -1,3 +1,4 @@
+import Foundation
 import IGDClient
 import IGDProtocol
 import MappingRegistry
@@ -16,7 +17,9 @@ extension Keeper {
         guard try registry.unresolvedOperations(gatewayID: record.id).isEmpty else { return (false, nil, declared.count) }
         // Entries portkeeper owns but no longer declares need a reconcile to go.
         guard owned.isSubset(of: Set(declared.map(\.key))) else { return (false, nil, declared.count) }
-        let service = record.service
+        guard let service = record.service, record.mappingProtocol.0 == .upnp else {
+            return try await quickCheckPortControl(record, declared: declared, owned: owned)
+        }
         var seen: [PortMappingEntry] = []
         if service.type.isVersion2 && record.listOfPortMappingsWorks != false {
             for proto in Set(declared.map(\.key.protocol)).sorted(by: { $0.rawValue < $1.rawValue }) {
@@ -42,6 +45,24 @@ extension Keeper {
         let plan = Planner.plan(declared: declared, actual: relevant, owned: owned, hostAddress: try hostAddress(record),
                                 permanentLeasesOnly: record.permanentLeasesOnly, descriptionLimit: record.descriptionLimit)
         return (!plan.hasWork && plan.conflicts.isEmpty, Self.nextRenewal(declared: declared, table: relevant), declared.count)
+    }
+
+    /// The quick check of a PCP or NAT-PMP gateway: its epoch (one ANNOUNCE or address
+    /// request) says whether what portkeeper made is still there; no mapping is due for renewal.
+    func quickCheckPortControl(_ record: GatewayRecord, declared: [DeclaredMapping], owned: Set<MappingKey>) async throws -> (inSync: Bool, nextRenewal: Duration?, declared: Int) {
+        let table = try await mappingGateway(for: record).mappings()?.entries ?? []
+        let plan = Planner.plan(declared: declared, actual: table, owned: owned, hostAddress: try hostAddress(record),
+                                permanentLeasesOnly: false, descriptionLimit: nil)
+        let next = try portControlRenewal(record)
+        return (!plan.hasWork && plan.conflicts.isEmpty && next.map { $0 > .zero } ?? true, next, declared.count)
+    }
+
+    /// How long until the first of the gateway's PCP/NAT-PMP mappings is due for renewal
+    /// (``PortControlGateway/renewalDue(_:at:)``); nil when it has none, or over UPnP IGD.
+    func portControlRenewal(_ record: GatewayRecord) throws -> Duration? {
+        guard record.mappingProtocol.0 != .upnp else { return nil }
+        let now = wallClock()
+        return try registry.portControlMappings(gatewayID: record.id).compactMap { PortControlGateway.renewalDue($0, at: now) }.min()
     }
 
     /// The soonest renewal among the declared mappings the table holds.

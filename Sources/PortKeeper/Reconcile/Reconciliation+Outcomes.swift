@@ -16,6 +16,9 @@ extension Reconciliation {
             return (.ok, nil)
         } catch let error as UPnPError {
             return (.upnp(error.code), error)
+        } catch let error as PortControlRefusal {
+            // A result code: the gateway answered, and did not do it.
+            return (.failed("the gateway answered \(error.result)"), error)
         } catch {
             // A timeout or a broken answer: the gateway may have acted. Resolved by reading.
             return (.unknown("\(error)"), error)

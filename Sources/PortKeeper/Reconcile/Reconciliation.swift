@@ -99,7 +99,8 @@ struct Reconciliation {
     /// Plan, act, read back, record.
     mutating func run() async throws -> Keeper.ReconcileReport {
         try resolveUnfinished()
-        let plan = try makePlan()
+        var plan = try makePlan()
+        if gateway is PortControlGateway { try await verify(&plan) }
         let restore = foreignEntries.filter { entry in !actual.contains { MappingKey($0) == MappingKey(entry) } }
         if !plan.hasWork && restore.isEmpty && found.isEmpty && resolved.isEmpty && revision == nil {
             return try recordInSync(plan)
@@ -130,6 +131,42 @@ struct Reconciliation {
         found += try keeper.foundChanges(gateway: record, actual: actual, owned: owned, declared: declared, host: host)
         return Planner.plan(declared: declared, actual: actual, owned: owned, hostAddress: host,
                             permanentLeasesOnly: permanentOnly, descriptionLimit: record.descriptionLimit, options: options)
+    }
+
+    /// PCP and NAT-PMP cannot list: every declared mapping the registry says is there is asked
+    /// for again with its nonce, which verifies and renews it at once (a MAP with the same nonce
+    /// is idempotent and answers the current lifetime and external port). Renewals are not
+    /// history: nothing is journaled and no revision is made, unless the answer shows a change
+    /// (another external port), which is recorded as found. Replaces the plan's renewals.
+    mutating func verify(_ plan: inout Plan) async throws {
+        let planned = Set(plan.adds.map(\.declared.key) + plan.updates.map(\.declared.key) + plan.conflicts.map(\.declared.key)
+            + plan.replacements.map(\.declared.key))
+        let inSync = declared.filter { !planned.contains($0.key) && believed[$0.key] != nil }.sorted { $0.key < $1.key }
+        plan.renewals = []
+        guard !inSync.isEmpty, var gateway = gateway as? PortControlGateway else { return }
+        if keeper.deadlineScalesWithWork { gateway = gateway.extendingDeadline(by: keeper.client.limits.deadline * inSync.count) }
+        for mapping in inSync {
+            if shouldStop() { stopped = true; return }
+            let before = try registry.portControlMapping(gatewayID: record.id, key: mapping.key)
+            do {
+                let grant = try await gateway.grant(mapping.entry(hostAddress: host))
+                if let was = before?.assignedExternalPort, was != grant.externalPort {
+                    found.append(Change(.foundChanged, mapping.key, "the gateway now maps external port \(grant.externalPort) (it was \(was))"))
+                }
+            } catch {
+                if Self.meansUnreachable(error) {
+                    throw Failure.explain(error, doing: "renewing \(mapping.key) on \(record.friendlyName)")
+                }
+                failures.append((mapping.key, Failure.explain(error, doing: "renewing \(mapping.key) on \(record.friendlyName)")))
+                found.append(Change(.foundChanged, mapping.key, "the renewal was refused: \(Failure.explain(error, doing: "renewing").message)"))
+            }
+        }
+        self.gateway = gateway
+    }
+
+    /// When the first PCP/NAT-PMP mapping is due for renewal, or, over UPnP IGD, the first lease.
+    func nextRenewal(_ table: [PortMappingEntry]) throws -> Duration? {
+        gateway is PortControlGateway ? try keeper.portControlRenewal(record) : Keeper.nextRenewal(declared: declared, table: table)
     }
 
     /// One planned operation and what is sent for it.
@@ -291,7 +328,12 @@ struct Reconciliation {
         } else if foreign {
             unrestored.append((entry, Failure.outcome(outcome)))
         }
-        done.append(outcome == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + (foreign ? " (re-created for another program)" : ""),
+        var granted = ""
+        if outcome == .ok, gateway is PortControlGateway, let port = try registry.portControlMapping(gatewayID: record.id, key: key)?.assignedExternalPort,
+           port != key.externalPort {
+            granted = " (the gateway assigned external port \(port))"
+        }
+        done.append(outcome == .ok ? Change(kind, key, "→ \(entry.internalClient):\(entry.internalPort) '\(entry.description)'" + granted + (foreign ? " (re-created for another program)" : ""),
                                             before: before.map(MappingState.init), after: MappingState(entry))
                                    : Change(.failed, key, "AddPortMapping: \(Failure.outcome(outcome))", before: before.map(MappingState.init), after: MappingState(entry)))
     }
@@ -318,7 +360,7 @@ struct Reconciliation {
         try registry.touchGateway(record.id)
         try registry.recordObservation(gatewayID: record.id, entries: actual)
         return Keeper.ReconcileReport(gateway: record, revision: nil, plan: plan, changes: [], inSync: plan.isInSync, remaining: plan,
-                                      nextRenewal: Keeper.nextRenewal(declared: declared, table: actual), ignored: ignored)
+                                      nextRenewal: try nextRenewal(actual), ignored: ignored)
     }
 
     /// The gateway stopped answering: not read back either. What was sent and not answered is
@@ -344,7 +386,7 @@ struct Reconciliation {
         try registry.completeRevision(openRevision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
         return Keeper.ReconcileReport(gateway: record, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
                                       remaining: remaining, unrestored: unrestored,
-                                      nextRenewal: Keeper.nextRenewal(declared: declared, table: table.entries), stopped: stopped,
+                                      nextRenewal: try nextRenewal(table.entries), stopped: stopped,
                                       failures: failures, ignored: table.invalid, found: found + resolved, operations: operations)
     }
 

@@ -32,7 +32,8 @@ public struct KeeperWatchTarget: WatchTarget {
 
     /// The gateway's uptime from GetStatusInfo; nil when it does not answer it.
     public func uptime(of gateway: GatewayRecord) async throws -> UInt32? {
-        try? await keeper.client.perform(Actions.GetStatusInfo(), on: gateway.service).uptime
+        guard let service = gateway.service, gateway.mappingProtocol.0 == .upnp else { return nil }
+        return try? await keeper.client.perform(Actions.GetStatusInfo(), on: service).uptime
     }
 
     /// ``Keeper/quickCheck(_:)``.
@@ -53,7 +54,9 @@ public struct KeeperWatchTarget: WatchTarget {
 
     /// Listens for the gateway's SSDP NOTIFYs on the interface facing it, from its address only.
     public func announcements(of gateway: GatewayRecord) async throws -> Announcements {
-        let host = gateway.controlURL.host
+        guard let host = gateway.controlURL?.host else {
+            throw PortKeeperError(.unsupported, "\(gateway.friendlyName) has no UPnP IGD to announce itself over; it is checked every interval")
+        }
         let local = try LocalAddress.facing(host)
         let listener = try await NotifyListener.start(interfaceAddress: local, gateway: host, port: notifyPort, joinGroup: joinNotifyGroup)
         return Announcements(notifications: listener.notifications, stop: { await listener.stop() })

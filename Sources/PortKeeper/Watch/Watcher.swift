@@ -124,7 +124,7 @@ struct WatchLoop<C: Clock<Duration>> {
             var iterator = wakes.makeAsyncIterator()
             while true {
                 let reason: WakeReason
-                switch machine.decide(await nextWake(from: &iterator, posting: post), at: clock.now, location: record.descriptionURL.description) {
+                switch machine.decide(await nextWake(from: &iterator, posting: post), at: clock.now, location: record.location) {
                 case .stop:
                     return .stop
                 case .ignore:

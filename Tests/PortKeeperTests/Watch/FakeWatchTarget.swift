@@ -61,7 +61,7 @@ final class FakeWatchTarget: WatchTarget {
     /// Sends an announcement from the gateway, as its NOTIFY would arrive.
     func announce(_ kind: String, bootID: UInt32 = 1, location: String? = nil) throws {
         var text = "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
-        text += "LOCATION: \(location ?? record.descriptionURL.description)\r\n"
+        text += "LOCATION: \(location ?? record.location)\r\n"
         text += "NT: upnp:rootdevice\r\nNTS: \(kind)\r\nUSN: \(record.udn)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: \(bootID)\r\n\r\n"
         guard let parsed = try SSDP.parseNotify(Array(text.utf8)) else { throw Gone() }
         notify.yield(parsed)

@@ -58,7 +58,7 @@ struct WatcherTests {
         #expect(after.mappings.contains { $0.externalPort == 9090 && $0.description == "Test" })
         #expect(log.kinds.contains("announcedMove") && log.kinds.contains("moved"))
         #expect(after.mappings.contains { $0.externalPort == 80 })
-        #expect(try registry.gateway(id: record.id)?.descriptionURL.description == after.descriptionURL)
+        #expect(try registry.gateway(id: record.id)?.descriptionURL?.description == after.descriptionURL)
         #expect(try registry.gateways().count == 1)
         let latest = try #require(try registry.history(limit: 1).first)
         #expect(latest.actor == .watch)
