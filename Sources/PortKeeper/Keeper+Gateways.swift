@@ -12,6 +12,19 @@ extension Keeper {
         try registry.recordGateway(Self.observed(gateway))
     }
 
+    /// Makes `chosen` the protocol of the gateway's mappings (`add --protocol`), remembered.
+    /// - Throws: ``PortKeeperError`` `unsupported` when the gateway was not seen answering it.
+    public func chooseProtocol(_ chosen: GatewayProtocol, for record: GatewayRecord) throws -> GatewayRecord {
+        guard record.protocols.contains(chosen) else {
+            let seen = GatewayProtocol.allCases.filter(record.protocols.contains).map(\.description)
+            throw PortKeeperError(.unsupported, "\(record.friendlyName) was not seen answering \(chosen) (it answered \(seen.isEmpty ? "nothing" : seen.joined(separator: ", ")))",
+                                  hint: "run `portkeeper discover` to look again, or choose one it answers")
+        }
+        try registry.declareProtocol(chosen, gatewayID: record.id)
+        logger.info("\(record.friendlyName): mappings are made over \(chosen) from now on")
+        return try registry.gateway(id: record.id) ?? record
+    }
+
     /// The gateway `reference` names, as the registry records it: a known one by name (UDN,
     /// prefix, friendly name: the registry alone, never a network search), or the one at a
     /// description URL (read there and recorded). Only when no gateway is known at all and none

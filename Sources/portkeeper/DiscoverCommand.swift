@@ -54,6 +54,14 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 struct ListCommand: AsyncParsableCommand {
+    /// The recorded gateway `reference` names when its mappings are made over PCP or NAT-PMP.
+    static func portControlGateway(_ reference: GatewayReference, in registry: Registry) throws -> GatewayRecord? {
+        if case .descriptionURL = reference { return nil }
+        guard !(try registry.gateways().isEmpty) else { return nil }
+        let record = try registry.gateway(reference)
+        return record.mappingProtocol.0 == .upnp ? nil : record
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the port mappings the gateway actually has.",
@@ -68,7 +76,17 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open())
-            let found = try await keeper.liveGateway(try gateway.reference(), probe: .whenChoosing)
+            let reference = try gateway.reference()
+            if let record = try Self.portControlGateway(reference, in: keeper.registry) {
+                // PCP and NAT-PMP cannot list: say so, and show what portkeeper made, as last verified.
+                let declared = try keeper.registry.declarations(gatewayID: record.id)
+                let granted = try GrantedMapping.known(on: record, declared: declared, registry: keeper.registry)
+                let table = try keeper.registry.lastObservation(gatewayID: record.id) ?? []
+                emit(output.json ? Render.json(ListDocument(portControl: record, entries: table, granted: granted))
+                                 : Render.portControlTable(record, entries: table, granted: granted))
+                return
+            }
+            let found = try await keeper.liveGateway(reference, probe: .whenChoosing)
             let table = try await Inspector(client: keeper.client, discovery: discovery.options).mappings(on: found)
             emit(output.json ? Render.json(ListDocument(table, gateway: found)) : Render.table(table, gateway: found))
             Problems.warn(ignored: table.invalid, on: found.friendlyName)

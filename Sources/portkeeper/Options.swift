@@ -112,3 +112,5 @@ struct OutputArguments: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 }
+
+extension GatewayProtocol: ExpressibleByArgument {}

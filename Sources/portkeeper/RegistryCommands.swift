@@ -69,6 +69,10 @@ struct AddCommand: AsyncParsableCommand {
     var noApply = false
     @Flag(name: .customLong("allow-remote-client"), help: "Accept a --to host on none of this machine's subnets (one behind another router of the LAN).")
     var allowRemoteClient = false
+    @Option(name: .customLong("protocol"), help: ArgumentHelp(
+        "Make this gateway's mappings over upnp, pcp or natpmp (remembered for the gateway; default: UPnP IGD where it answers, else PCP, else NAT-PMP).",
+        valueName: "protocol"))
+    var mappingProtocol: GatewayProtocol?
     @OptionGroup var gateway: GatewayArgument
     @OptionGroup var registry: RegistryArguments
     @OptionGroup var discovery: DiscoveryArguments
@@ -85,7 +89,10 @@ struct AddCommand: AsyncParsableCommand {
             let declared = DeclaredMapping(key: key, client: client, internalPort: port ?? key.externalPort,
                                            description: try DeclarationInput.description(description), leaseDuration: try DeclarationInput.lease(lease))
             let keeper = discovery.keeper(try registry.open(beforeActing: true))
-            let record = try await keeper.gateway(try gateway.reference())
+            var record = try await keeper.gateway(try gateway.reference())
+            if let mappingProtocol, mappingProtocol != record.declaredProtocol {
+                record = try keeper.chooseProtocol(mappingProtocol, for: record)
+            }
             let revision = try keeper.declare(declared, gatewayID: record.id)
             if output.json {
                 try await Reconcile.declared(keeper, record, revision: revision, apply: !noApply)
@@ -137,21 +144,24 @@ struct MappingsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: false, json: output.json) {
-            let all = try registry.openExisting().allDeclarations()
+            let store = try registry.openExisting()
+            let all = try store.allDeclarations().map { gateway, mappings in
+                (gateway, mappings, try GrantedMapping.known(on: gateway, declared: mappings, registry: store))
+            }
             if output.json {
                 emit(Render.json(MappingsDocument(all)))
                 return
             }
-            guard all.contains(where: { !$0.mappings.isEmpty }) else {
+            guard all.contains(where: { !$0.1.isEmpty }) else {
                 emit("nothing is declared; add a mapping with `portkeeper add PORT/PROTO`")
                 return
             }
-            for (gateway, mappings) in all where !mappings.isEmpty {
-                emit("\(gateway.friendlyName) (\(gateway.udn))")
-                emit(Render.columns(["PROTO", "EXTERNAL", "TO", "ENABLED", "LEASE", "DESCRIPTION"], mappings.map { m in
+            for (gateway, mappings, granted) in all where !mappings.isEmpty {
+                emit("\(gateway.friendlyName) (\(gateway.udn)), over \(gateway.mappingProtocol.0)")
+                emit(Render.columns(["PROTO", "EXTERNAL", "TO", "ENABLED", "LEASE", "GRANTED", "DESCRIPTION"], mappings.map { m in
                     [m.key.protocol.rawValue, String(m.key.externalPort) + (m.key.remoteHost.isEmpty ? "" : " from \(m.key.remoteHost)"),
                      "\(m.client):\(m.internalPort)", m.enabled ? "yes" : "no", m.leaseDuration == 0 ? "permanent" : "\(m.leaseDuration) s",
-                     Render.printable(m.description)]
+                     Render.granted(granted[m.key]), Render.printable(m.description)]
                 }, indent: "  "))
             }
         }

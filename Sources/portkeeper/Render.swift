@@ -1,6 +1,7 @@
 import Foundation
 import IGDClient
 import IGDProtocol
+import PortKeeper
 
 /// Text and JSON renderings of library values. The library never prints.
 enum Render {
@@ -73,5 +74,31 @@ enum Render {
     /// Control characters from a gateway are shown escaped, never sent to the terminal.
     static func printable(_ text: String) -> String {
         String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
+    }
+
+    /// What the gateway granted, in a column: "8080", "40001 until 18:40:00Z", or "-".
+    static func granted(_ grant: GrantedMapping?) -> String {
+        guard let grant else { return "-" }
+        guard let expires = grant.expires else { return String(grant.externalPort) }
+        return "\(grant.externalPort) until \(expires.formatted(.iso8601))"
+    }
+
+    /// Why `list` shows the registry's knowledge: the gateway's protocol cannot list its table.
+    static func cannotList(_ gateway: GatewayRecord) -> String {
+        "\(gateway.friendlyName) is reached over \(gateway.mappingProtocol.0), which cannot list the router's table: "
+            + "these are the mappings portkeeper made there, as last verified"
+    }
+
+    /// `list` on a PCP or NAT-PMP gateway: what portkeeper made there, with when it was last verified.
+    static func portControlTable(_ gateway: GatewayRecord, entries: [PortMappingEntry], granted: [MappingKey: GrantedMapping]) -> String {
+        var lines = [cannotList(gateway) + "."]
+        let made = granted.values.sorted { $0.key < $1.key }
+        guard !made.isEmpty else { return (lines + ["none is known to be there"]).joined(separator: "\n") }
+        let targets = Dictionary(entries.map { (MappingKey($0), "\($0.internalClient):\($0.internalPort)") }, uniquingKeysWith: { a, _ in a })
+        lines.append(columns(["PROTO", "EXTERNAL", "TO", "VIA", "VERIFIED", "EXPIRES"], made.map { g in
+            [g.key.protocol.rawValue, String(g.externalPort) + (g.externalPort == g.key.externalPort ? "" : " (asked \(g.key.externalPort))"),
+             targets[g.key] ?? "-", g.via.rawValue, g.verified?.formatted(.iso8601) ?? "-", g.expires?.formatted(.iso8601) ?? "-"]
+        }))
+        return lines.joined(separator: "\n")
     }
 }

@@ -181,11 +181,36 @@ struct ListDocument: Encodable {
     /// Entries that make no sense, left out of `mappings` and never acted on.
     var ignored: [String]
 
+    /// Null when read from the gateway; for PCP and NAT-PMP, which cannot list, why the
+    /// mappings are the registry's.
+    @Null var note: String?
+    /// What the gateway granted for each mapping portkeeper made, as last verified (PCP, NAT-PMP).
+    var granted: [ListGrantJSON] = []
+
     init(_ table: PortMappingTable, gateway: Gateway) {
         self.gateway = GatewayRefJSON(gateway)
         method = table.method.rawValue
         mappings = table.entries.map(MappingJSON.init)
         ignored = table.invalid.map(\.description)
+    }
+
+    init(portControl gateway: GatewayRecord, entries: [PortMappingEntry], granted: [MappingKey: GrantedMapping]) {
+        self.gateway = GatewayRefJSON(gateway)
+        method = ListingMethod.portControl.rawValue
+        mappings = entries.filter { granted[MappingKey($0)] != nil }.map(MappingJSON.init)
+        ignored = []
+        note = Render.cannotList(gateway)
+        self.granted = granted.values.sorted { $0.key < $1.key }.map(ListGrantJSON.init)
+    }
+}
+
+/// A grant with its key, in `list --json`.
+struct ListGrantJSON: Encodable {
+    var key: KeyJSON
+    var granted: GrantedJSON
+    init(_ g: GrantedMapping) {
+        key = KeyJSON(g.key)
+        granted = GrantedJSON(g)
     }
 }
 
@@ -242,12 +267,34 @@ struct MappingsDocument: Encodable {
     struct Declared: Encodable {
         var gateway: GatewayRefJSON
         var mapping: MappingJSON
+        /// What the gateway granted, as last known; null when nothing was granted (yet).
+        @Null var granted: GrantedJSON?
     }
     var formatVersion = jsonFormatVersion
     var mappings: [Declared]
 
-    init(_ all: [(gateway: GatewayRecord, mappings: [DeclaredMapping])]) {
-        mappings = all.flatMap { gateway, mappings in mappings.map { Declared(gateway: GatewayRefJSON(gateway), mapping: MappingJSON($0)) } }
+    init(_ all: [(gateway: GatewayRecord, mappings: [DeclaredMapping], granted: [MappingKey: GrantedMapping])]) {
+        mappings = all.flatMap { gateway, mappings, granted in
+            mappings.map { Declared(gateway: GatewayRefJSON(gateway), mapping: MappingJSON($0), granted: granted[$0.key].map(GrantedJSON.init)) }
+        }
+    }
+}
+
+/// `{via, externalPort, externalAddress, lifetime, verified, expires}`: what a gateway granted.
+struct GrantedJSON: Encodable {
+    var via: String
+    var externalPort: UInt16
+    @Null var externalAddress: String?
+    @Null var lifetime: UInt32?
+    @Null var verified: String?
+    @Null var expires: String?
+    init(_ g: GrantedMapping) {
+        via = g.via.rawValue
+        externalPort = g.externalPort
+        externalAddress = g.externalAddress
+        lifetime = g.lifetime
+        verified = g.verified?.formatted(.iso8601)
+        expires = g.expires?.formatted(.iso8601)
     }
 }
 
