@@ -70,6 +70,8 @@ let package = Package(
             dependencies: [
                 "IGDProtocol",
                 "IGDClient",
+                // The PCP/NAT-PMP backend's nonces, answers and epoch checks.
+                "PCPProtocol",
                 "MappingRegistry",
                 "PortKeeperModel",
                 .product(name: "Logging", package: "swift-log"),

@@ -13,16 +13,28 @@ public enum GatewayReference: Sendable, Equatable {
     /// A UDN (with or without "uuid:"), a unique prefix of one, or a friendly name, as given: a
     /// gateway the registry knows. Never a reason to search the network.
     case name(String)
+    /// `pcp://ADDRESS` or `natpmp://ADDRESS`: the PCP/NAT-PMP server at that LAN address (UDP
+    /// 5351); asked directly, the way a description URL is read.
+    case portControlServer(IPv4Address)
 
-    /// Reads a reference: a URL when it has a scheme ("://"), else a name; nothing (or only
-    /// spaces) is ``any``.
+    /// Reads a reference: a PCP/NAT-PMP server for `pcp://` and `natpmp://`, a URL for any
+    /// other scheme ("://"), else a name; nothing (or only spaces) is ``any``.
     /// - Throws: ``PortKeeperError`` for a URL portkeeper would not follow.
     public init(parsing text: String?) throws {
         guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
             self = .any
             return
         }
-        if text.contains("://") {
+        let lowered = text.lowercased()
+        if let scheme = ["pcp://", "natpmp://"].first(where: lowered.hasPrefix) {
+            let rest = text.dropFirst(scheme.count)
+            let host = rest.hasSuffix("/") ? rest.dropLast() : rest
+            guard let address = IPv4Address(host) else {
+                throw PortKeeperError(.invalidInput, "cannot use \(text) as a gateway: \(scheme) takes the gateway's IPv4 address, like \(scheme)192.168.1.1",
+                                      context: .gatewayReference)
+            }
+            self = .portControlServer(address)
+        } else if text.contains("://") {
             do {
                 self = .descriptionURL(try GatewayURL(parsing: text))
             } catch {
@@ -48,6 +60,12 @@ extension Registry {
         case .descriptionURL(let url):
             guard let known = try gateway(atDescriptionURL: url) else {
                 throw RegistryError.notFound("no known gateway was found at \(url)", context: .unknownGateway)
+            }
+            return known
+        case .portControlServer(let address):
+            let all = try gateways()
+            guard let known = all.first(where: { $0.portControlServer == address }) ?? all.first(where: { $0.lanAddress == address }) else {
+                throw RegistryError.notFound("no known gateway answered PCP or NAT-PMP at \(address)", context: .unknownGateway)
             }
             return known
         }

@@ -2,6 +2,7 @@ import Foundation
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PCPProtocol
 import PortKeeperModel
 
 /// Finding a recorded gateway where it is now, and reaching its mappings.
@@ -10,6 +11,33 @@ extension Keeper {
     @discardableResult
     public func record(_ gateway: Gateway) throws -> (record: GatewayRecord, changes: [Change]) {
         try registry.recordGateway(Self.observed(gateway))
+    }
+
+    /// Asks the server at `address` (UDP 5351) over PCP (ANNOUNCE) and NAT-PMP (external
+    /// address) at once, and records the gateway with what answered (one gateway with the UPnP
+    /// one at that address, if any).
+    /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when neither answers.
+    @discardableResult
+    public func probePortControl(at address: IPv4Address) async throws -> (record: GatewayRecord, changes: [Change]) {
+        let deadline = client.deadline ?? Deadline("the PCP/NAT-PMP probe's \(client.limits.deadline) limit", in: client.limits.deadline)
+        async let announce = try? portControl.pcpAnnounce(gateway: address, deadline: deadline)
+        async let natPMP = try? portControl.natPMPExternalAddress(gateway: address, deadline: deadline)
+        let (pcpReply, natPMPReply) = await (announce, natPMP)
+        var speaksPCP = false
+        var speaksNATPMP = false
+        if case .pcp(let response)? = pcpReply?.answer, response.result == .success { speaksPCP = true }
+        if case .natPMPUnsupportedVersion? = pcpReply?.answer { speaksNATPMP = true }
+        var external: ExternalAddress?
+        if let reply = natPMPReply, reply.answer.result == .success {
+            speaksNATPMP = true
+            external = reply.answer.externalAddress.map { ExternalAddress(reported: $0.description) }
+        }
+        guard speaksPCP || speaksNATPMP else {
+            throw PortKeeperError(.gatewayUnreachable, "nothing answered PCP or NAT-PMP at \(address) (UDP \(PCP.serverPort))",
+                                  hint: "check the address and that the router has PCP/NAT-PMP enabled")
+        }
+        return try registry.recordPortControl(ObservedPortControl(server: address, speaksPCP: speaksPCP, speaksNATPMP: speaksNATPMP,
+                                                                  externalAddress: external))
     }
 
     /// Makes `chosen` the protocol of the gateway's mappings (`add --protocol`), remembered.
@@ -33,6 +61,8 @@ extension Keeper {
         switch reference {
         case .descriptionURL:
             return try await live(reference, probe: .always).record
+        case .portControlServer(let address):
+            return try await probePortControl(at: address).record
         case .any where try registry.gateways().isEmpty:
             let found = try await Inspector(client: client, discovery: discovery).gateways(at: nil)
             for gateway in found { try record(gateway) }
@@ -65,6 +95,9 @@ extension Keeper {
         let inspector = Inspector(client: client, discovery: discovery)
         let found: Gateway
         switch reference {
+        case .portControlServer(let address):
+            throw PortKeeperError(.unsupported, "the gateway at \(address) is named by its PCP/NAT-PMP server, which has no UPnP description to read",
+                                  hint: "name it by its description URL, or use `portkeeper mappings`")
         case .descriptionURL(let url):
             found = try await inspector.gateway(at: url, probe: probe)
         case .any where try registry.gateways().isEmpty:

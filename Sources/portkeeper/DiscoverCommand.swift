@@ -23,7 +23,7 @@ struct DiscoverCommand: AsyncParsableCommand {
             switch try GatewayReference(parsing: location) {
             case .descriptionURL(let given): url = given
             case .any: url = nil
-            case .name: throw ErrorRendering.locationNotURL(location ?? "")
+            case .name, .portControlServer: throw ErrorRendering.locationNotURL(location ?? "")
             }
             let keeper = discovery.keeper(try registry.open())
             let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(at: url)

@@ -1,0 +1,135 @@
+import Foundation
+import IGDTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `mappings --json` says a gateway granted.
+private struct DeclaredWithGrant: Decodable {
+    struct Mapping: Decodable {
+        var externalPort: UInt16
+    }
+    struct Granted: Decodable {
+        var via: String
+        var externalPort: UInt16
+        var externalAddress: String?
+        var lifetime: UInt32?
+    }
+    var mapping: Mapping
+    var granted: Granted?
+}
+
+/// portkeeper as a keeper on a gateway that speaks only PCP and NAT-PMP (miniupnpd with
+/// `enable_upnp=no`), end to end: the CLI declares and reconciles, the nft chain and a TCP
+/// connection from the outside host show the mapping, a restart of miniupnpd (a new epoch,
+/// an empty table) is repaired, a reconcile killed mid-MAP converges with one mapping per key,
+/// and rollback works as over UPnP (issue 9 §5).
+@Suite("Lab: portkeeper keeps mappings over PCP", .serialized, labEnabled)
+struct LabPortControlKeeperTests {
+    static let gateway = "pcp://\(Lab.lanGateway)"
+
+    @Test("pcp-only: add → TCP from outside → restart of the gateway → reconcile restores it → remove and rollback")
+    func keepsAcrossRestart() async throws {
+        try await withLab(.pcpOnly) { lab in
+            let server = try lab.startBackground(on: .lan, ["socat", "TCP-LISTEN:9292,reuseaddr,fork", "SYSTEM:echo hello-over-pcp"])
+            defer { _ = server.terminate() }
+            try await lab.waitUntilListening(on: .lan, tcpPort: 9292)
+
+            let added = try await lab.portkeeper(["add", "9292/tcp", "--description", "pcp web", "--gateway", Self.gateway])
+            try #require(added.status == 0, "\(added.stdout)\(added.stderr)\n\(lab.gatewayLog.suffix(1500))")
+            let rule = LabForward(protocol: "TCP", externalPort: 9292, internalClient: Lab.lanClient, internalPort: 9292)
+            #expect(try await lab.forwards() == [rule])
+            #expect(try await lab.reachFromOutsideOverPCP(port: 9292) == "hello-over-pcp\n")
+
+            struct Known: Decodable { var `protocol`: String; var protocols: [String]; var controlURL: String? }
+            let gateways = try decode([Known].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
+            #expect(gateways.map(\.protocol) == ["pcp"] && gateways.first?.protocols == ["pcp", "natpmp"] && gateways.first?.controlURL == nil)
+            let mappings = try decode([DeclaredWithGrant].self, "mappings", try await lab.portkeeper(["mappings", "--json"]))
+            #expect(mappings.first?.granted?.via == "pcp")
+            #expect(mappings.first?.granted?.externalPort == 9292)
+            #expect(mappings.first?.granted?.externalAddress == Lab.wanGateway)
+
+            // In sync: one MAP (the verification) and no revision.
+            let revisions = try await lab.revisionCount()
+            let again = try await lab.portkeeper(["reconcile"])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try await lab.revisionCount() == revisions)
+
+            // list says it cannot list, and shows what portkeeper made.
+            let list = try await lab.portkeeper(["list"])
+            #expect(list.status == 0 && list.stdout.contains("cannot list the router's table") && list.stdout.contains("9292"), "\(list.stdout)\(list.stderr)")
+
+            // The gateway restarts: its table and epoch are gone.
+            try await lab.reboot()
+            #expect(try await lab.forwards().isEmpty)
+            let plan = try await lab.portkeeper(["plan", "--exit-code"])
+            #expect(plan.status == 2, "plan after the restart: \(plan.stdout)\(plan.stderr)")
+            let restored = try await lab.portkeeper(["reconcile"])
+            #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
+            #expect(try await lab.forwards() == [rule])
+            #expect(try await lab.reachFromOutsideOverPCP(port: 9292) == "hello-over-pcp\n")
+
+            // remove deletes it with its nonce; rollback brings it back.
+            let before = try await lab.revisionCount()
+            let removed = try await lab.portkeeper(["remove", "9292/tcp"])
+            #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
+            #expect(try await lab.forwards().isEmpty)
+            let rollback = try await lab.portkeeper(["rollback", String(before)])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            #expect(try await lab.forwards() == [rule])
+        }
+    }
+
+    @Test("pcp-only: 12 mappings; reconciles killed after 20–300 ms; the next one leaves exactly one mapping per key")
+    func killedMidMap() async throws {
+        try await withLab(.pcpOnly) { lab in
+            let keys = (0..<12).map { "\(9600 + $0)/\($0 % 2 == 0 ? "tcp" : "udp")" }
+            for (index, key) in keys.enumerated() {
+                let added = try await lab.portkeeper(["add", key, "--no-apply"] + (index == 0 ? ["--gateway", Self.gateway] : []))
+                try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+            }
+            let portkeeper = try Products.path("portkeeper")
+            var killed = 0
+            for _ in 1...4 {
+                let background = try lab.startBackground(on: .lan, [portkeeper, "reconcile", "--db", lab.registryPath])
+                let started = ContinuousClock.now
+                while background.isRunning, ProcessTable.commandLine(background.pid).first != portkeeper, ContinuousClock.now - started < .seconds(30) {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...300)))
+                if background.isRunning, ProcessTable.commandLine(background.pid).first == portkeeper, kill(background.pid, SIGKILL) == 0 { killed += 1 }
+                let result = background.terminate()
+                #expect(result.status == 128 + SIGKILL || result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
+            }
+            let final = try await lab.portkeeper(["reconcile"])
+            #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+            let forwards = try await lab.forwards()
+            #expect(forwards.count == keys.count, "\(forwards)")
+            #expect(Set(forwards.map { "\($0.externalPort)/\($0.protocol.lowercased())" }) == Set(keys))
+            #expect(try await SQLiteShell.query(lab.registryPath, "SELECT count(*) FROM operation WHERE outcome = 'pending' OR outcome LIKE 'unknown%'") == "0")
+            // Every key kept one nonce: the registry's rows are one per key.
+            #expect(try await SQLiteShell.query(lab.registryPath, "SELECT count(DISTINCT nonce) FROM port_control_mapping") == String(keys.count))
+            #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
+        }
+    }
+}
+
+extension Lab {
+    /// How many revisions history holds.
+    fileprivate func revisionCount() async throws -> Int {
+        let result = try await portkeeper(["history", "--json", "--limit", "1000"])
+        struct Revision: Decodable { var revision: Int }
+        return try decode([Revision].self, "revisions", result).count
+    }
+
+    /// Opens a TCP connection from outside until it reaches the LAN server; what it said, or nil after ~10 s.
+    fileprivate func reachFromOutsideOverPCP(port: UInt16) async throws -> String? {
+        for _ in 0..<100 {
+            if let reply = try await connectFromOutside(port: port) { return reply }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+}
