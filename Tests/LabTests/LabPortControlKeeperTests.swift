@@ -116,6 +116,44 @@ struct LabPortControlKeeperTests {
     }
 }
 
+/// The VPN case of issue 9 §3 and §5: NAT-PMP leases of 60 s kept by `watch` for five minutes,
+/// the nft chain polled every 0.5 s: the mapping is never missing, and renewals are not history.
+/// A suite of its own so that its five minutes run beside the other lab suites.
+@Suite("Lab: watch keeps 60-second NAT-PMP leases", labEnabled)
+struct LabNATPMPLeaseTests {
+    @Test("pcp-only, --protocol natpmp --lease 60: five minutes of watch, polled every 0.5 s, zero gaps, no revision from renewals")
+    func sixtySecondLeasesNeverLapse() async throws {
+        try await withLab(.pcpOnly) { lab in
+            let added = try await lab.portkeeper(["add", "9595/tcp", "--lease", "60", "--protocol", "natpmp", "--gateway", LabPortControlKeeperTests.gateway])
+            try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+            let rule = LabForward(protocol: "TCP", externalPort: 9595, internalClient: Lab.lanClient, internalPort: 9595)
+            #expect(try await lab.forwards() == [rule])
+            let nonce = try await SQLiteShell.query(lab.registryPath, "SELECT via || ' ' || nonce FROM port_control_mapping")
+            #expect(nonce.hasPrefix("natpmp "))
+            let revisions = try await lab.revisionCount()
+            // The periodic check is an hour away: only the lease schedule renews.
+            let watch = try lab.startBackground(on: .lan, [try Products.path("portkeeper"), "watch", "--interval", "3600", "--db", lab.registryPath])
+            #expect(try await watch.waitForLog("started: watching"))
+            var polls = 0
+            var gaps: [Int] = []
+            let end = ContinuousClock.now + .seconds(300)
+            while ContinuousClock.now < end {
+                if try await !lab.forwards().contains(rule) { gaps.append(polls) }
+                polls += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let granted = try await SQLiteShell.query(lab.registryPath, "SELECT granted FROM port_control_mapping")
+            let log = await watch.stop()
+            #expect(log.status == 0, "\(log.stderr)")
+            #expect(gaps.isEmpty, "missing at polls \(gaps) of \(polls)\n\(log.stderr.suffix(3000))")
+            #expect(polls > 300)
+            // Renewed (the grant moved on), and renewals made no revision.
+            #expect(!granted.isEmpty && granted > String(Date().addingTimeInterval(-60).formatted(.iso8601).prefix(19)), "last grant \(granted)")
+            #expect(try await lab.revisionCount() == revisions, "renewals must not be revisions")
+        }
+    }
+}
+
 extension Lab {
     /// How many revisions history holds.
     fileprivate func revisionCount() async throws -> Int {
