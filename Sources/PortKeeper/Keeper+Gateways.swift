@@ -19,7 +19,7 @@ extension Keeper {
     /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when neither answers.
     @discardableResult
     public func probePortControl(at address: IPv4Address) async throws -> (record: GatewayRecord, changes: [Change]) {
-        let deadline = client.deadline ?? Deadline("the PCP/NAT-PMP probe's \(client.limits.deadline) limit", in: client.limits.deadline)
+        let deadline = client.deadline ?? Deadline("the PCP/NAT-PMP probe", in: client.limits.deadline)
         async let announce = try? portControl.pcpAnnounce(gateway: address, deadline: deadline)
         async let natPMP = try? portControl.natPMPExternalAddress(gateway: address, deadline: deadline)
         let (pcpReply, natPMPReply) = await (announce, natPMP)

@@ -226,7 +226,7 @@ public struct PortControlGateway: MappingGateway {
 
     /// The earlier of one request's time and the command's deadline.
     func requestDeadline() -> Deadline {
-        let own = Deadline("the \(via) request's \(requestTime) limit", in: requestTime)
+        let own = Deadline("the \(via) request", in: requestTime)
         guard let deadline, deadline.instant < own.instant else { return own }
         return deadline
     }

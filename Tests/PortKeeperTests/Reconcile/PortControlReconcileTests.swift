@@ -166,9 +166,9 @@ struct PortControlReconcileTests {
         try bench.declare(7001)
         // The router acts but its answer is lost: the nonce was kept before sending.
         bench.router.change { $0.answersMaps = false }
-        var lost = Keeper(registry: bench.registry, client: GatewayClient(limits: HTTPLimits(connectTimeout: .seconds(1), readTimeout: .seconds(1), deadline: .seconds(1))),
-                          command: "portkeeper reconcile")
-        lost.portControl = PortControlClient(serverPort: bench.server.port, pcpSchedule: .listed([.milliseconds(200)]))
+        // Roomy limits; the MAP gives up when its one 3 s wait passes unanswered (the ANNOUNCE before it is answered).
+        var lost = Keeper(registry: bench.registry, client: roomyClient(), command: "portkeeper reconcile")
+        lost.portControl = PortControlClient(serverPort: bench.server.port, pcpSchedule: .listed([.seconds(3)]))
         lost.wallClock = bench.clock.now
         let interrupted = try await lost.reconcile(try #require(try bench.registry.gateway(id: bench.gatewayID)), options: Planner.Options())
         #expect(interrupted.unreachable != nil)
