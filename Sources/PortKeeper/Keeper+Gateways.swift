@@ -40,6 +40,18 @@ extension Keeper {
                                                                   externalAddress: external))
     }
 
+    /// What `status` shows of a gateway reached over PCP or NAT-PMP: its external address
+    /// (NAT-PMP's address request, else the last PCP grant's) and its server's epoch, the seconds
+    /// since it last lost its state (about its uptime).
+    public func portControlStatus(_ record: GatewayRecord) async throws -> (external: ExternalAddress?, epochSeconds: UInt32?) {
+        let gateway = try mappingGateway(for: record)
+        guard let gateway = gateway as? PortControlGateway else { return (nil, nil) }
+        let external = try? await gateway.externalAddress()
+        _ = try await explaining("asking \(record.friendlyName) for its epoch") { try await gateway.checkEpoch() }
+        if let external { try registry.recordAddress(gatewayID: record.id, external) }
+        return (external, try registry.gateway(id: record.id)?.serverEpoch?.seconds)
+    }
+
     /// Makes `chosen` the protocol of the gateway's mappings (`add --protocol`), remembered.
     /// - Throws: ``PortKeeperError`` `unsupported` when the gateway was not seen answering it.
     public func chooseProtocol(_ chosen: GatewayProtocol, for record: GatewayRecord) throws -> GatewayRecord {

@@ -47,7 +47,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures(verbose: discovery.verbose, json: output.json) {
-            let found = try await discovery.keeper(try registry.open()).status(try gateway.reference())
+            let keeper = discovery.keeper(try registry.open())
+            let reference = try gateway.reference()
+            if let record = try ListCommand.portControlGateway(reference, in: keeper.registry) {
+                let (external, epoch) = try await keeper.portControlStatus(record)
+                emit(output.json ? Render.json(StatusDocument(record, external: external, epochSeconds: epoch))
+                                 : Render.status(record, external: external, epochSeconds: epoch))
+                return
+            }
+            let found = try await keeper.status(reference)
             emit(output.json ? Render.json(StatusDocument(found)) : Render.status(found))
         }
     }

@@ -32,6 +32,18 @@ enum Render {
         return lines.joined(separator: "\n")
     }
 
+    /// `status` of a gateway reached over PCP or NAT-PMP.
+    static func status(_ gateway: GatewayRecord, external: ExternalAddress?, epochSeconds: UInt32?) -> String {
+        var lines: [String] = []
+        func row(_ label: String, _ value: String) { lines.append(pad(label, 14) + value) }
+        row("gateway", "\(gateway.friendlyName) (\(gateway.udn)), over \(gateway.mappingProtocol.0)")
+        row("external IP", externalAddress(external))
+        row("uptime", epochSeconds.map { duration($0) + " (the server's epoch)" } ?? "unknown")
+        row("double NAT", external.map { $0.isDoubleNAT ? "yes" : "no" } ?? "unknown")
+        if let explanation = external?.doubleNATExplanation, external?.isDoubleNAT == true { lines.append(explanation) }
+        return lines.joined(separator: "\n")
+    }
+
     static func table(_ table: PortMappingTable, gateway: Gateway) -> String {
         let header = ["PROTO", "EXTERNAL", "INTERNAL", "ENABLED", "LEASE", "REMOTE HOST", "DESCRIPTION"]
         let rows = table.entries.map { entry in

@@ -169,6 +169,17 @@ struct StatusDocument: Encodable {
         lastConnectionError = g.status?.lastConnectionError
         uptime = g.status?.uptime
     }
+
+    /// A gateway reached over PCP or NAT-PMP: no connection status; the uptime is its server's
+    /// epoch (seconds since it last lost its state).
+    init(_ g: GatewayRecord, external: ExternalAddress?, epochSeconds: UInt32?) {
+        gateway = GatewayRefJSON(g)
+        externalIP = external?.reported
+        addressClass = external?.addressClass.rawValue
+        doubleNAT = external?.isDoubleNAT
+        doubleNATExplanation = external?.doubleNATExplanation
+        uptime = epochSeconds
+    }
 }
 
 /// list --json: the gateway's own table.

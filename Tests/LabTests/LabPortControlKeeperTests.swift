@@ -51,6 +51,10 @@ struct LabPortControlKeeperTests {
             #expect(mappings.first?.granted?.externalPort == 9292)
             #expect(mappings.first?.granted?.externalAddress == Lab.wanGateway)
 
+            struct Status: Decodable { var externalIP: String?; var uptime: UInt32? }
+            let status = try decode(Status.self, try await lab.portkeeper(["status", "--json"]))
+            #expect(status.externalIP == Lab.wanGateway && status.uptime != nil)
+
             // In sync: one MAP (the verification) and no revision.
             let revisions = try await lab.revisionCount()
             let again = try await lab.portkeeper(["reconcile"])
@@ -61,7 +65,13 @@ struct LabPortControlKeeperTests {
             let list = try await lab.portkeeper(["list"])
             #expect(list.status == 0 && list.stdout.contains("cannot list the router's table") && list.stdout.contains("9292"), "\(list.stdout)\(list.stderr)")
 
-            // The gateway restarts: its table and epoch are gone.
+            // The gateway restarts: its table and epoch are gone. The epoch check has 2 s of
+            // slack (RFC 6887 §8.5): a restart is told from the epoch only once the server had
+            // been up a few seconds at the last answer, so wait until it says 4 s (status asks).
+            let upFourSeconds = try await waitFor(timeout: .seconds(30), every: .milliseconds(500)) {
+                (try decode(Status.self, try await lab.portkeeper(["status", "--json"])).uptime ?? 0) >= 4
+            }
+            try #require(upFourSeconds != nil)
             try await lab.reboot()
             #expect(try await lab.forwards().isEmpty)
             let plan = try await lab.portkeeper(["plan", "--exit-code"])
