@@ -149,7 +149,7 @@ let package = Package(
             name: "MappingRegistryTests",
             dependencies: ["MappingRegistry", "Migrations", "PortKeeperModel", "IGDProtocol", "IGDTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "PortKeeperMetrics", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
+        .testTarget(name: "PortKeeperTests", dependencies: ["PortKeeper", "PortKeeperMetrics", "MappingRegistry", "IGDClient", "IGDProtocol", "PCPProtocol", "IGDTestSupport"]),
         // The CLI's own code in-process: error rendering, argument checks, JSON and progress output.
         .testTarget(name: "PortKeeperCLITests", dependencies: ["portkeeper", "PortKeeper", "MappingRegistry", "IGDClient", "IGDProtocol", "IGDTestSupport"]),
         // The built portkeeper binary run as a process against fakes on loopback: slower (a

@@ -18,6 +18,9 @@ public final class BackgroundProcess: Sendable {
     /// What it has written to standard error so far (it goes on running).
     public var stderrSoFar: String { running.stderrSoFar }
 
+    /// What it has written to standard output so far (it goes on running).
+    public var stdoutSoFar: String { running.stdoutSoFar }
+
     /// Stops it (SIGTERM, then SIGKILL after `grace`) and returns its status and output.
     /// Calling it again, or after the process ended on its own, just returns the result.
     @discardableResult

@@ -183,6 +183,9 @@ final class RunningProcess: Sendable {
     /// What it has written to standard error so far.
     var stderrSoFar: String { stderr.soFar }
 
+    /// What it has written to standard output so far.
+    var stdoutSoFar: String { stdout.soFar }
+
     /// The exit status and all output; call after the process exited.
     func result() -> ProcessResult {
         // Something the process started may still hold the pipes open: do not wait for it forever.

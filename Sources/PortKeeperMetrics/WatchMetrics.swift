@@ -90,7 +90,7 @@ public final class WatchMetrics: Sendable {
                 state.series?.restored.increment(by: count)
             case .renewed(let count):
                 state.series?.renewed.increment(by: count)
-            case .announcedRestart:
+            case .announcedRestart, .announcedEpoch:
                 state.series?.reboots.increment()
                 state.restartAnnounced = true
             case .rebooted:

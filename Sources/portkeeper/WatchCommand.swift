@@ -13,7 +13,7 @@ struct WatchCommand: AsyncParsableCommand {
         abstract: "Keep the declared mappings true until stopped (SIGTERM or SIGINT).",
         discussion: """
             Checks every --interval seconds (with jitter), at once when the gateway announces a \
-            restart or a move over SSDP, and when a lease is half gone. Each change is a revision \
+            restart or a move over SSDP, or a restart over PCP or NAT-PMP (UDP 5350), and when a lease is half gone. Each change is a revision \
             with actor `watch`. Logs one line per event on stderr; with --json, writes one JSON \
             object per event line on stdout instead (schemas/watch-event.schema.json).
 
@@ -33,7 +33,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Seconds between checks (at least 0.05).", valueName: "seconds"))
     var interval: Double = 60
-    @Flag(name: .customLong("no-announcements"), help: "Do not listen for the gateway's SSDP announcements; rely on the periodic check.")
+    @Flag(name: .customLong("no-announcements"), help: "Do not listen for the gateway's announcements (SSDP NOTIFY, PCP ANNOUNCE, NAT-PMP on UDP 5350); rely on the periodic check.")
     var noAnnouncements = false
     @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write the metrics to this file (node_exporter textfile format) after every event.", valueName: "path"))
     var metricsFile: String?

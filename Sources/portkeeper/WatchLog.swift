@@ -26,6 +26,8 @@ enum WatchLog {
             return (.info, "gateway moved (LOCATION \(location)); checking now")
         case .announcedReturn:
             return (.info, "gateway announced itself again; checking now")
+        case let .announcedEpoch(seconds, over):
+            return (.info, "gateway announced over \(over) that it restarted (epoch \(seconds) s); checking now")
         case let .rebooted(uptime, was):
             return (.info, "gateway rebooted (uptime \(was) s → \(uptime) s)")
         case .verified(let gateway):
@@ -102,7 +104,8 @@ struct WatchEventDocument: Encodable {
     /// For "checked": how many of the `count` declared mappings the gateway was missing.
     @Null var missing: Int?
     @Null var revision: Int64?
-    /// Seconds: the check interval (started, not-listening) or the wait before the next look (retrying).
+    /// Seconds: the check interval (started, not-listening), the wait before the next look (retrying), or
+    /// the epoch a PCP/NAT-PMP server announced (announced-epoch).
     @Null var seconds: Double?
     @Null var error: ErrorJSON?
 
@@ -131,6 +134,8 @@ struct WatchEventDocument: Encodable {
             friendlyName = gateway
         case let .retrying(error, delay):
             self.error = ErrorRendering.json(error, doing: "checking the gateway"); self.seconds = seconds(delay)
+        case .announcedEpoch(let epoch, _):
+            self.seconds = Double(epoch)
         default:
             break
         }
@@ -145,6 +150,7 @@ struct WatchEventDocument: Encodable {
         case .announcedRestart: "announced-restart"
         case .announcedMove: "announced-move"
         case .announcedReturn: "announced-return"
+        case .announcedEpoch: "announced-epoch"
         case .rebooted: "rebooted"
         case .checked: "checked"
         case .verified: "verified"

@@ -93,6 +93,15 @@ struct WatchMetricsTests {
         #expect(try subject.scrape().value(WatchMetrics.Name.reboots, Self.gateway) == 3)
     }
 
+    @Test("a PCP/NAT-PMP server's announced epoch counts as a reboot, as an announced BOOTID does")
+    func announcedEpochIsReboot() throws {
+        let subject = Subject()
+        subject.record(started(), .announcedEpoch(seconds: 0, over: .pcp), .checked(gateway: "Router", udn: Self.udn, declared: 3, missing: 0))
+        #expect(try subject.scrape().value(WatchMetrics.Name.reboots, Self.gateway) == 1)
+        subject.record(.announcedEpoch(seconds: 1, over: .natPMP))
+        #expect(try subject.scrape().value(WatchMetrics.Name.reboots, Self.gateway) == 2)
+    }
+
     @Test("errors are counted by kind code, every kind present at 0 from the start")
     func errorsByKind() throws {
         let subject = Subject()

@@ -1,9 +1,10 @@
 import IGDClient
 import IGDProtocol
 import MappingRegistry
+import PCPProtocol
 import PortKeeperModel
 
-/// `watch` over ``Keeper``: the registry, the gateway's control endpoint, its SSDP announcements.
+/// `watch` over ``Keeper``: the registry, the gateway's control endpoint, its SSDP or PCP/NAT-PMP announcements.
 public struct KeeperWatchTarget: WatchTarget {
     /// The keeper the watch works through; its actor is `watch`.
     public var keeper: Keeper
@@ -11,6 +12,10 @@ public struct KeeperWatchTarget: WatchTarget {
     public var notifyPort = UPnP.ssdpPort
     /// Whether the listener joins the SSDP multicast group (tests listen on loopback without it).
     public var joinNotifyGroup = true
+    /// Where PCP/NAT-PMP announcements are listened for; tests use another port without the multicast group.
+    public var announcePort = Int(PCP.announcePort)
+    /// Whether the PCP/NAT-PMP listener joins the all-hosts group 224.0.0.1.
+    public var joinAnnounceGroup = true
 
     /// Every change it makes is recorded with actor `watch`.
     public init(keeper: Keeper) {
@@ -52,10 +57,17 @@ public struct KeeperWatchTarget: WatchTarget {
                               missing: report.remaining.adds.count + report.remaining.conflicts.count)
     }
 
-    /// Listens for the gateway's SSDP NOTIFYs on the interface facing it, from its address only.
+    /// Listens for the gateway's announcements on the interface facing it, from its address
+    /// only: SSDP NOTIFYs for a gateway kept over UPnP IGD, its server's PCP ANNOUNCE or
+    /// NAT-PMP address announcements (224.0.0.1:5350, from port 5351) for one kept over PCP or NAT-PMP.
     public func announcements(of gateway: GatewayRecord) async throws -> Announcements {
+        if gateway.mappingProtocol.0 != .upnp, let server = gateway.portControlServer ?? gateway.lanAddress {
+            let local = try LocalAddress.facing(server)
+            let listener = try await AnnounceListener.start(interfaceAddress: local, gateway: server, port: announcePort, joinGroup: joinAnnounceGroup)
+            return Announcements(serverAnnouncements: listener.announcements, stop: { await listener.stop() })
+        }
         guard let host = gateway.controlURL?.host else {
-            throw PortKeeperError(.unsupported, "\(gateway.friendlyName) has no UPnP IGD to announce itself over; it is checked every interval")
+            throw PortKeeperError(.unsupported, "\(gateway.friendlyName) has no UPnP IGD, PCP or NAT-PMP server to announce itself over; it is checked every interval")
         }
         let local = try LocalAddress.facing(host)
         let listener = try await NotifyListener.start(interfaceAddress: local, gateway: host, port: notifyPort, joinGroup: joinNotifyGroup)

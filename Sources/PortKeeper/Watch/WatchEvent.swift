@@ -18,6 +18,9 @@ public enum WatchEvent: Sendable {
     case announcedMove(location: String)
     /// It is back, after it went away.
     case announcedReturn
+    /// Its PCP or NAT-PMP server announced its epoch (`seconds` since its mapping state began)
+    /// on 224.0.0.1:5350: it restarted and may have lost every mapping.
+    case announcedEpoch(seconds: UInt32, over: GatewayProtocol)
 
     /// Its uptime went down: it rebooted, whether it said so or not.
     case rebooted(uptime: UInt32, was: UInt32)

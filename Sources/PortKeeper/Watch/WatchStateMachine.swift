@@ -1,4 +1,5 @@
 import IGDProtocol
+import PCPProtocol
 
 /// What woke the watch loop.
 enum Wake: Sendable {
@@ -6,6 +7,8 @@ enum Wake: Sendable {
     case timer
     /// The gateway announced something over SSDP.
     case announcement(SSDP.Notify)
+    /// The gateway's PCP or NAT-PMP server announced its epoch (it restarted, or its address changed).
+    case serverAnnouncement(ServerAnnouncement)
     /// SIGTERM or SIGINT.
     case stop
 }
@@ -18,7 +21,7 @@ public enum WakeReason: Sendable, Equatable {
     case awayRecheck
     /// It said it is leaving (`ssdp:byebye`).
     case byebye
-    /// It restarted: a new BOOTID, or its uptime went down.
+    /// It restarted: a new BOOTID, its uptime went down, or its PCP/NAT-PMP server announced itself.
     case restart
     /// It announced a new LOCATION.
     case move
@@ -73,6 +76,8 @@ struct WatchStateMachine<Instant: InstantProtocol> where Instant.Duration == Dur
     private(set) var away: Duration?
     /// The last announcement acted on, to tell a repeat within its burst from news.
     private var lastNews: (news: News, at: Instant)?
+    /// The last PCP/NAT-PMP announcement heard, to tell a repeat of it from a new restart.
+    private var lastServerAnnouncement: (announcement: ServerAnnouncement, at: Instant)?
 
     /// A machine that looks at once.
     init(policy: Policy, random: any RandomNumberGenerator, bootID: UInt32?, now: Instant) {
@@ -94,7 +99,25 @@ struct WatchStateMachine<Instant: InstantProtocol> where Instant.Duration == Dur
             return .check(away == nil ? .interval : .awayRecheck, announced: nil)
         case .announcement(let notify):
             return announced(notify, at: now, location: location)
+        case .serverAnnouncement(let announcement):
+            return announced(announcement, at: now)
         }
+    }
+
+    /// A PCP/NAT-PMP server announces a restart several times (RFC 6886 §3.2.1: ten times,
+    /// 250 ms apart and doubling; RFC 6887 §14.1.3 alike), and miniupnpd over both protocols at
+    /// once: the first is a restart, to be looked at with a full reconcile. Another within a
+    /// second, or one whose epoch advanced as our clock did since the last one heard (the RFC's
+    /// epoch check), is the same news; an epoch that went back is a new restart.
+    private mutating func announced(_ announcement: ServerAnnouncement, at now: Instant) -> Decision {
+        defer { lastServerAnnouncement = (announcement, now) }
+        if let last = lastServerAnnouncement {
+            let elapsed = last.at.duration(to: now)
+            if elapsed < .seconds(1) && announcement.epochSeconds >= last.announcement.epochSeconds { return .ignore }
+            if !announcement.restarted(since: last.announcement, elapsed: elapsed) { return .ignore }
+        }
+        let over: GatewayProtocol = announcement.via == .pcp ? .pcp : .natPMP
+        return .check(.restart, announced: .announcedEpoch(seconds: announcement.epochSeconds, over: over))
     }
 
     /// A gateway sends its announcements in bursts (one per device and service type, often

@@ -1,5 +1,6 @@
 import IGDProtocol
 import MappingRegistry
+import PCPProtocol
 import PortKeeperModel
 
 /// What `watch` needs from the domain: find its gateway, look at it cheaply, reconcile it, read
@@ -77,16 +78,31 @@ public struct WatchReconcile: Sendable {
     }
 }
 
-/// A gateway's announcements as they arrive, and how to stop listening.
+/// A gateway's announcements as they arrive, and how to stop listening: its SSDP NOTIFYs (UPnP
+/// IGD), or its PCP/NAT-PMP server's epoch announcements.
 public struct Announcements: Sendable {
-    /// Each announcement as it arrives.
+    /// Each SSDP announcement as it arrives.
     public let notifications: AsyncStream<SSDP.Notify>
-    /// Stops listening and ends ``notifications``.
+    /// Each PCP or NAT-PMP announcement as it arrives.
+    public let serverAnnouncements: AsyncStream<ServerAnnouncement>
+    /// Stops listening and ends both streams.
     public let stop: @Sendable () async -> Void
 
-    /// Announcements from `notifications`, ended by `stop`.
+    /// SSDP announcements from `notifications`, ended by `stop`.
     public init(notifications: AsyncStream<SSDP.Notify>, stop: @escaping @Sendable () async -> Void) {
+        self.init(notifications: notifications, serverAnnouncements: AsyncStream { $0.finish() }, stop: stop)
+    }
+
+    /// PCP/NAT-PMP announcements from `serverAnnouncements`, ended by `stop`.
+    public init(serverAnnouncements: AsyncStream<ServerAnnouncement>, stop: @escaping @Sendable () async -> Void) {
+        self.init(notifications: AsyncStream { $0.finish() }, serverAnnouncements: serverAnnouncements, stop: stop)
+    }
+
+    /// Announcements from both streams, ended by `stop`.
+    public init(notifications: AsyncStream<SSDP.Notify>, serverAnnouncements: AsyncStream<ServerAnnouncement>,
+                stop: @escaping @Sendable () async -> Void) {
         self.notifications = notifications
+        self.serverAnnouncements = serverAnnouncements
         self.stop = stop
     }
 }

@@ -26,7 +26,8 @@ public final class StopRequest: Sendable {
 /// `portkeeper watch`: keeps the declared mappings true, unattended.
 ///
 /// Wakes on a timer (the interval, with jitter), on the gateway's SSDP announcements (a new
-/// BOOTID or LOCATION, or a byebye, means it restarted or moved), and when a lease is half
+/// BOOTID or LOCATION, or a byebye, means it restarted or moved) or its PCP/NAT-PMP server's
+/// (an announced epoch means it restarted), and when a lease is half
 /// gone; each wake is a look at the gateway, and a reconcile with actor `watch` when something
 /// differs. Failures back off, capped. `WatchStateMachine` holds these rules; this type does
 /// the waiting and the I/O (through a ``WatchTarget``) and tells what happened as
@@ -134,10 +135,10 @@ struct WatchLoop<C: Clock<Duration>> {
                     reason = why
                 }
                 if stop.isRequested { return .stop }
-                let listenedTo = record.controlURL
+                let listenedTo = (record.controlURL, record.portControlServer)
                 let step = await check(reason)
                 guard case .wait = step else { return step }
-                if record.controlURL != listenedTo { await listen(posting: post, in: &sources) }
+                if record.controlURL != listenedTo.0 || record.portControlServer != listenedTo.1 { await listen(posting: post, in: &sources) }
             }
         }
         await listening?.stop()
@@ -208,6 +209,7 @@ struct WatchLoop<C: Clock<Duration>> {
             let announcements = try await watcher.target.announcements(of: record)
             listening = announcements
             sources.addTask { for await notify in announcements.notifications { post.yield(.announcement(notify)) } }
+            sources.addTask { for await announced in announcements.serverAnnouncements { post.yield(.serverAnnouncement(announced)) } }
         } catch {
             emit(.notListening(error: error, interval: watcher.interval))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import IGDProtocol
 @testable import MappingRegistry
+import PCPProtocol
 @testable import PortKeeper
 import Synchronization
 
@@ -40,6 +41,8 @@ final class FakeWatchTarget: WatchTarget {
     let beforeReconcile = Mutex<(@Sendable (Int) async throws -> Void)?>(nil)
     private let notifications: AsyncStream<SSDP.Notify>
     private let notify: AsyncStream<SSDP.Notify>.Continuation
+    private let serverAnnouncements: AsyncStream<ServerAnnouncement>
+    private let serverAnnounce: AsyncStream<ServerAnnouncement>.Continuation
 
     init(clock: ManualClock) {
         self.clock = clock
@@ -50,6 +53,7 @@ final class FakeWatchTarget: WatchTarget {
             addressClass: nil, permanentLeasesOnly: false, listEnd: nil, listOfPortMappingsWorks: nil,
             descriptionLimit: nil, firstSeen: Date(), lastSeen: Date())
         (notifications, notify) = AsyncStream<SSDP.Notify>.makeStream()
+        (serverAnnouncements, serverAnnounce) = AsyncStream<ServerAnnouncement>.makeStream()
     }
 
     var looks: [(look: Look, at: ManualClock.Instant)] { state.withLock { $0.looks } }
@@ -65,6 +69,11 @@ final class FakeWatchTarget: WatchTarget {
         text += "NT: upnp:rootdevice\r\nNTS: \(kind)\r\nUSN: \(record.udn)::upnp:rootdevice\r\nBOOTID.UPNP.ORG: \(bootID)\r\n\r\n"
         guard let parsed = try SSDP.parseNotify(Array(text.utf8)) else { throw Gone() }
         notify.yield(parsed)
+    }
+
+    /// Sends its PCP server's unsolicited ANNOUNCE, as the listener would yield it.
+    func announceEpoch(_ seconds: UInt32) {
+        serverAnnounce.yield(ServerAnnouncement(via: .pcp, epochSeconds: seconds))
     }
 
     private func note(_ look: Look) -> State {
@@ -132,7 +141,7 @@ final class FakeWatchTarget: WatchTarget {
     }
 
     func announcements(of gateway: GatewayRecord) async throws -> Announcements {
-        Announcements(notifications: notifications, stop: {})
+        Announcements(notifications: notifications, serverAnnouncements: serverAnnouncements, stop: {})
     }
 }
 

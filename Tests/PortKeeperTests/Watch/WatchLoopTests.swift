@@ -189,4 +189,39 @@ struct WatchLoopTests {
         #expect(run.target.looks.filter { if case .reconcile = $0.look { true } else { false } }.count == 2)
         try await run.finish()
     }
+
+    @Test("a PCP server's announced epoch is a full reconcile at once, which restores what its restart lost; its repeats are not")
+    func announcedEpochRestores() async throws {
+        let run = WatchRun()
+        try await run.log.wait(for: "verified")
+        let announcedAt = run.clock.now
+        run.target.update { $0.missing = 1 }
+        for epoch: UInt32 in [0, 0, 0] { run.target.announceEpoch(epoch) }
+        let restored = try await run.log.wait(for: "restored")
+        _ = try await run.clock.nextSleep()
+        // The clock never moved: only the announcement can have brought the look, and it was a
+        // reconcile, not the quick check.
+        #expect(run.clock.now == announcedAt)
+        #expect(run.target.looks.map(\.look) == [.uptime, .quickCheck, .uptime, .reconcile(rediscover: true)])
+        try await run.finish()
+        #expect(run.log.kinds == ["started", "verified", "checked", "announcedEpoch", "restored", "checked", "stopped"])
+        guard case .restored(1, true, true, _) = restored else {
+            Issue.record("restored as lost in a reboot: \(run.log.kinds)"); return
+        }
+    }
+
+    @Test("with announcements off, a PCP server's announcement is not heard")
+    func announcementsOff() async throws {
+        let run = WatchRun { _, watcher in watcher.listenForAnnouncements = false }
+        try await run.log.wait(for: "verified")
+        run.target.update { $0.missing = 1 }
+        run.target.announceEpoch(0)
+        _ = try await run.clock.nextSleep()
+        #expect(!run.log.kinds.contains("announcedEpoch"))
+        // The periodic check, a minute later, finds it.
+        try await run.advanceToNextSleep()
+        try await run.log.wait(for: "restored")
+        try await run.finish()
+        #expect(!run.log.kinds.contains("announcedEpoch"))
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import IGDProtocol
 import MappingRegistry
+import PCPProtocol
 @testable import PortKeeper
 import Testing
 
@@ -161,5 +162,53 @@ struct WatchStateMachineTests {
                                          unreachable: PortKeeperError("gone"), failures: [PortKeeperError("gone")])
         #expect(WatchEvent.events(of: unreachable, reason: .interval).map(\.kind) == ["operationsFailed", "notInSync"])
         #expect(WatchEvent.events(of: WatchReconcile(gateway: gateway), reason: .interval).map(\.kind) == ["verified"])
+    }
+
+    func announced(_ epoch: UInt32, via: ServerAnnouncement.Via = .pcp) -> Wake {
+        .serverAnnouncement(ServerAnnouncement(via: via, epochSeconds: epoch, externalAddress: via == .natPMP ? IPv4Address(203, 0, 113, 7) : nil))
+    }
+
+    @Test("a PCP/NAT-PMP announcement is a restart, a full reconcile, told with the epoch and the protocol it came over")
+    func serverAnnouncementIsRestart() {
+        var machine = machine()
+        guard case .check(.restart, .announcedEpoch(let seconds, let over)?) = machine.decide(announced(0), at: .at(5), location: Self.location)
+        else { Issue.record("an announced epoch is a restart"); return }
+        #expect((seconds, over) == (0, .pcp))
+        #expect(!Machine.startsWithQuickCheck(.restart))
+        var other = self.machine()
+        guard case .check(.restart, .announcedEpoch(_, .natPMP)?) = other.decide(announced(2, via: .natPMP), at: .at(0), location: Self.location)
+        else { Issue.record("a NAT-PMP announcement is a restart"); return }
+    }
+
+    @Test("the server's repeats (0.25 s, 0.75 s, 1.75 s … later, the epoch counting on) and the same news over the other protocol are one restart")
+    func serverRepeatsAreOneRestart() {
+        var machine = machine()
+        #expect(reason(machine.decide(announced(0), at: .at(10), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(announced(0, via: .natPMP), at: .at(10.01), location: Self.location)) == nil)
+        var delay = 0.25
+        var at = 10.0
+        for _ in 0..<9 {
+            at += delay
+            #expect(reason(machine.decide(announced(UInt32(at - 10)), at: .at(at), location: Self.location)) == nil, "repeat at \(at) s")
+            delay *= 2
+        }
+    }
+
+    @Test("another announcement within a second whose epoch went back, or later with an epoch that did not keep up with our clock, is a new restart")
+    func epochThatWentBackIsNews() {
+        var machine = machine()
+        #expect(reason(machine.decide(announced(500), at: .at(0), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(announced(0), at: .at(0.5), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(announced(30), at: .at(30.5), location: Self.location)) == nil)
+        #expect(reason(machine.decide(announced(1), at: .at(300), location: Self.location)) == .restart)
+    }
+
+    @Test("within a second of the last one, an announcement is a repeat unless its epoch went back; after that the RFC's epoch check decides")
+    func repeatWithinASecond() {
+        var machine = machine()
+        #expect(reason(machine.decide(announced(0), at: .at(0), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(announced(4), at: .at(0.9), location: Self.location)) == nil)
+        // 9 s of epoch in 1.1 s of ours: the server's clock is not the one it was.
+        #expect(reason(machine.decide(announced(13), at: .at(2.0), location: Self.location)) == .restart)
     }
 }
