@@ -73,4 +73,13 @@ public struct KeeperWatchTarget: WatchTarget {
         let listener = try await NotifyListener.start(interfaceAddress: local, gateway: host, port: notifyPort, joinGroup: joinNotifyGroup)
         return Announcements(notifications: listener.notifications, stop: { await listener.stop() })
     }
+
+    /// An announced epoch below the one the registry kept is a restart, even within the 2 s of
+    /// slack the epoch check of an answer allows (RFC 6887 §8.5, meant for reordered answers; an
+    /// announcement is sent because the server lost its state): what portkeeper made there is
+    /// marked lost, so that the reconcile that follows restores it and says so.
+    public func serverAnnounced(epoch: UInt32, of gateway: GatewayRecord) throws {
+        guard gateway.mappingProtocol.0 != .upnp, let kept = try keeper.registry.gateway(id: gateway.id)?.serverEpoch, epoch < kept.seconds else { return }
+        try keeper.registry.markPortControlLost(gatewayID: gateway.id)
+    }
 }

@@ -32,6 +32,15 @@ public protocol WatchTarget: Sendable {
 
     /// Starts listening for the gateway's announcements.
     func announcements(of gateway: GatewayRecord) async throws -> Announcements
+
+    /// The gateway's PCP/NAT-PMP server announced its epoch (it restarted), before the look
+    /// that follows.
+    func serverAnnounced(epoch: UInt32, of gateway: GatewayRecord) throws
+}
+
+extension WatchTarget {
+    /// Nothing to note by default.
+    public func serverAnnounced(epoch: UInt32, of gateway: GatewayRecord) throws {}
 }
 
 /// What a reconcile did, as far as `watch` cares.

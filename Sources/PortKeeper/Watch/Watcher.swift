@@ -132,6 +132,10 @@ struct WatchLoop<C: Clock<Duration>> {
                     continue
                 case .check(let why, let announced):
                     if let announced { emit(announced) }
+                    if case .announcedEpoch(let seconds, _)? = announced {
+                        // Told before the look, so that it counts the mappings as lost.
+                        try? watcher.target.serverAnnounced(epoch: seconds, of: record)
+                    }
                     reason = why
                 }
                 if stop.isRequested { return .stop }

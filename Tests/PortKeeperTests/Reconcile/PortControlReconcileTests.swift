@@ -227,4 +227,25 @@ struct PortControlReconcileTests {
         bench.advance(seconds: 80)
         #expect(try await bench.keeper.quickCheck(record).inSync == false)
     }
+
+    @Test("An announced epoch below the kept one marks the mappings lost even within the check's slack (a restart right after a start); a later one does not")
+    func announcedEpochMarksLost() async throws {
+        let bench = try await PortControlBench.start()
+        defer { Task { await bench.remove() } }
+        try bench.declare(7001)
+        _ = try await bench.reconcile()
+        bench.advance(seconds: 1)
+        let record = try #require(try bench.registry.gateway(id: bench.gatewayID))
+        let target = KeeperWatchTarget(keeper: bench.keeper)
+        let kept = try #require(record.serverEpoch?.seconds)
+        try target.serverAnnounced(epoch: kept + 1, of: record)
+        #expect(try bench.kept().first?.granted != nil)
+        // The router restarted one second after the last answer: the epoch check alone cannot tell.
+        bench.router.reboot(epoch: kept - 1)
+        try target.serverAnnounced(epoch: kept - 1, of: record)
+        #expect(try bench.kept().first?.granted == nil)
+        let report = try await bench.reconcile()
+        #expect(report.succeeded && report.changes.contains { $0.kind == .added })
+        #expect(bench.router.snapshot.mappings.count == 1)
+    }
 }
