@@ -92,6 +92,28 @@ struct LabPortControlKeeperTests {
         }
     }
 
+    @Test("v2-pmp: what portkeeper makes over NAT-PMP and over PCP is listed by upnpc -l on the same gateway, and what natpmpc makes is listed by portkeeper over UPnP", .enabled(if: Lab.shouldRunWithNATPMPC))
+    func oneTableThreeDoors() async throws {
+        try await withLab(.v2PMP) { lab in
+            let overNATPMP = try await lab.portkeeper(["add", "9797/tcp", "--protocol", "natpmp", "--gateway", Self.gateway])
+            try #require(overNATPMP.status == 0, "\(overNATPMP.stdout)\(overNATPMP.stderr)")
+            #expect(try await lab.upnpcList().contains { $0.externalPort == 9797 && $0.proto == "TCP" && $0.internalClient == Lab.lanClient })
+            let overPCP = try await lab.portkeeper(["add", "9798/udp", "--protocol", "pcp"])
+            try #require(overPCP.status == 0, "\(overPCP.stdout)\(overPCP.stderr)")
+            #expect(try await lab.upnpcList().contains { $0.externalPort == 9798 && $0.proto == "UDP" && $0.internalClient == Lab.lanClient })
+            // The gateway, named by its PCP server, is the UPnP one too: one gateway.
+            struct Known: Decodable { var protocols: [String]; var `protocol`: String }
+            let known = try decode([Known].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
+            #expect(known.count == 1 && known.first?.protocol == "pcp", "\(known)")
+
+            let reply = try await lab.natpmpc(["-a", "9799", "9799", "tcp", "3600"])
+            #expect(reply.output.contains("9799"), "\(reply.output)")
+            let listed = try await lab.run(on: .lan, [try Products.path("portkeeper"), "list", "--gateway", Lab.descriptionURL, "--db", lab.registryPath + "-upnp"])
+            #expect(listed.status == 0 && listed.stdout.contains("9799"), "\(listed.stdout)\(listed.stderr)")
+            for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + "-upnp" + suffix) }
+        }
+    }
+
     @Test("pcp-only: 12 mappings; reconciles killed after 20–300 ms; the next one leaves exactly one mapping per key")
     func killedMidMap() async throws {
         try await withLab(.pcpOnly) { lab in
