@@ -51,7 +51,7 @@ public enum SystemTables {
             guard interface.map({ name == $0 }) ?? true,
                   let destination = hex32(fields[1]), destination == 0,
                   let next = hex32(fields[2]),
-                  let flags = hex32(fields[3]), flags & 0x3 == 0x3,
+                  let flags = hexDigits(fields[3]), flags & 0x3 == 0x3,
                   fields[6].allSatisfy({ $0.isASCII && $0.isNumber }), let metric = UInt32(fields[6]),
                   let mask = hex32(fields[7]), mask == 0
             else { continue }
@@ -130,12 +130,15 @@ public enum SystemTables {
         return UInt32(text, radix: 16)
     }
 
-    /// "0x" and one to eight hexadecimal digits (the neighbour table's flags).
+    /// One to eight hexadecimal digits (the routing table's flags, "0003").
+    static func hexDigits(_ text: Substring) -> UInt32? {
+        guard (1...8).contains(text.utf8.count), text.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
+        return UInt32(text, radix: 16)
+    }
+
+    /// "0x" and one to eight hexadecimal digits (the neighbour table's flags, "0x2").
     static func prefixedHex(_ text: Substring) -> UInt32? {
-        guard text.hasPrefix("0x") else { return nil }
-        let digits = text.dropFirst(2)
-        guard (1...8).contains(digits.utf8.count), digits.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
-        return UInt32(digits, radix: 16)
+        text.hasPrefix("0x") ? hexDigits(text.dropFirst(2)) : nil
     }
 
     /// Not 0.0.0.0/8, loopback, multicast, reserved or the limited broadcast.
