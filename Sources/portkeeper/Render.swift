@@ -30,7 +30,7 @@ enum Render {
         return lines.joined(separator: "\n")
     }
 
-    /// "answered, external IP 11.77.0.1 (public)", "answered (epoch 1234 s)", "no answer"…
+    /// "answered, external IP 11.77.0.1 (public), epoch 1234 s", "answered, version 2, epoch 1234 s", "no answer"…
     static func protocolReport(_ report: ProtocolReport) -> String {
         switch report.status {
         case .noAnswer: return "no answer"
@@ -46,7 +46,7 @@ enum Render {
             text += ", external IP " + externalAddress(report.externalAddress)
         }
         let details = [report.version.map { "version \($0)" }, report.epoch.map { "epoch \($0) s" }].compactMap { $0 }
-        if !details.isEmpty { text += " (" + details.joined(separator: ", ") + ")" }
+        if !details.isEmpty { text += ", " + details.joined(separator: ", ") }
         return text
     }
 
