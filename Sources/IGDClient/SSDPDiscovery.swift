@@ -53,7 +53,7 @@ public struct DiscoveryOptions: Sendable {
     /// ``PortControlTarget/automatic`` only while searches go to the SSDP multicast group (a
     /// search pointed elsewhere, as in tests, sends no probe unless a server is named), then the
     /// host of the description URL given, else the default gateway (`defaultRoute`, on
-    /// ``interfaceName`` when one is named).
+    /// ``DiscoveryOptions/interfaceName`` when one is named).
     public func portControlServer(describing url: GatewayURL?, defaultRoute: (String?) -> DefaultRoute? = { SystemTables.defaultRoute(interface: $0) }) -> (address: IPv4Address, port: UInt16)? {
         switch portControl {
         case .off:

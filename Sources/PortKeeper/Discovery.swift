@@ -10,7 +10,7 @@ extension Inspector {
         public var gateways: [Gateway]
         /// What answered the NAT-PMP/PCP probe (at most one server today: the default gateway).
         public var portControl: [PortControlFinding]
-        /// Where the probe went; nil when none was sent (``DiscoveryOptions/portControlServer(describing:defaultRoute:)``).
+        /// Where the probe went; nil when none was sent (`DiscoveryOptions.portControlServer(describing:defaultRoute:)`).
         public var portControlServer: (address: IPv4Address, port: UInt16)?
         /// Devices that answered SSDP but could not be used, with why.
         public var failures: [(location: GatewayURL, reason: String)]
@@ -132,10 +132,10 @@ extension Inspector {
     /// NAT-PMP/PCP probe, within the same time as SSDP alone.
     ///
     /// The probe runs beside the UPnP side. When the UPnP side is done, the probe gets at least
-    /// ``DiscoveryOptions/portControlMinimumWait`` from its start, then is cancelled; when the
+    /// `DiscoveryOptions.portControlMinimumWait` from its start, then is cancelled; when the
     /// probe answers first and no UPnP gateway has, the SSDP search ends
-    /// ``DiscoveryOptions/portControlSettle`` later instead of at the end of its window. Nothing
-    /// outlives ``DiscoveryOptions/window`` or the client's deadline.
+    /// `DiscoveryOptions.portControlSettle` later instead of at the end of its window. Nothing
+    /// outlives `DiscoveryOptions.window` or the client's deadline.
     /// - Throws: ``PortKeeperError`` `notFound` when nothing answered over any protocol, and what
     ///   ``gateways(at:probe:)`` throws for the UPnP side otherwise.
     public func discover(at url: GatewayURL?, probe: GatewayClient.ProbePolicy = .always) async throws -> Discovery {

@@ -40,10 +40,13 @@ struct ThreeProtocolDiscoveryTests {
 
     // MARK: Against fakes
 
-    /// An inspector searching a loopback responder and probing the fake server at `pcp` (none: `.off`).
-    static func inspector(ssdpPort: Int, pcp: FakePCPServer?, window: Duration = .seconds(20)) -> Inspector {
+    /// An inspector searching a loopback responder and probing the fake server at `pcp` (none:
+    /// `.off`). The probe gets `minimumWait` at least: generous by default, so that a busy machine
+    /// cannot end it before the fake's answer arrives.
+    static func inspector(ssdpPort: Int, pcp: FakePCPServer?, window: Duration = .seconds(20), minimumWait: Duration = .seconds(10)) -> Inspector {
         var options = GatewayBehaviourTests.loopbackDiscovery(port: ssdpPort)
         options.window = window
+        options.portControlMinimumWait = minimumWait
         options.portControl = pcp.map { .server($0.address, port: $0.port) } ?? .off
         let client = GatewayClient(limits: HTTPLimits(connectTimeout: .seconds(10), readTimeout: .seconds(20), deadline: .seconds(20)))
         return Inspector(client: client, discovery: options)
@@ -111,13 +114,14 @@ struct ThreeProtocolDiscoveryTests {
         let pcp = try await FakePCPServer.start { _ in [] }
         defer { Task { await gateway.shutdown(); await pcp.shutdown() } }
         let start = ContinuousClock.now
-        let found = try await Self.inspector(ssdpPort: try #require(gateway.ssdpPort), pcp: pcp, window: .seconds(60)).discover(at: nil)
+        let found = try await Self.inspector(ssdpPort: try #require(gateway.ssdpPort), pcp: pcp, window: .seconds(60), minimumWait: .milliseconds(300))
+            .discover(at: nil)
         #expect(ContinuousClock.now - start < .seconds(40), "the probe is cancelled once UPnP is done, not run to its 60 s deadline")
         #expect(found.portControl.isEmpty)
         let entry = try #require(found.found.first)
         #expect(entry.reports.map(\.status) == [.answered, .noAnswer, .noAnswer])
         #expect(entry.choice()?.protocol == .upnp)
-        #expect(!pcp.requests.isEmpty, "the probe was sent")
+        try await waitUntil("the probe at the fake") { !pcp.requests.isEmpty }
     }
 
     @Test("nothing answering over any protocol is not found, and the error names where the probe went")
