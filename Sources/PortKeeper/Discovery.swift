@@ -134,7 +134,8 @@ extension Inspector {
     /// The probe runs beside the UPnP side. When the UPnP side is done, the probe gets at least
     /// `DiscoveryOptions.portControlMinimumWait` from its start, then is cancelled; when the
     /// probe answers first and no UPnP gateway has, the SSDP search ends
-    /// `DiscoveryOptions.portControlSettle` later instead of at the end of its window. Nothing
+    /// `DiscoveryOptions.portControlSettle` later instead of at the end of its window. With
+    /// `DiscoveryOptions.waitFullWindow` both run until they are done or the window ends. Nothing
     /// outlives `DiscoveryOptions.window` or the client's deadline.
     /// - Throws: ``PortKeeperError`` `notFound` when nothing answered over any protocol, and what
     ///   ``gateways(at:probe:)`` throws for the UPnP side otherwise.
@@ -179,7 +180,8 @@ extension Inspector {
                 switch part {
                 case .upnp(let result):
                     upnpResult = result
-                    if probing {
+                    // With waitFullWindow (--timeout) the probe, like the search, has the whole window.
+                    if probing, !options.waitFullWindow {
                         group.addTask {
                             try? await Task.sleep(until: start + options.portControlMinimumWait, clock: .continuous)
                             return .waited

@@ -37,7 +37,9 @@ struct LabDiscoveryTests {
     @Test("on v2-pmp, the gateway is one gateway answering UPnP IGD, PCP and NAT-PMP, the same external address, using UPnP IGD")
     func v2PMP() async throws {
         try await withLab(.v2PMP) { lab in
-            let result = try await lab.portkeeper(["discover", "--json"])
+            // --timeout: the probe has the whole window, so that a busy machine cannot end it
+            // (300 ms after it started, once UPnP is done) before miniupnpd's answers arrive.
+            let result = try await lab.portkeeper(["discover", "--json", "--timeout", "3"])
             let gateways = try decode([FoundGateway].self, "gateways", result)
             let others = try decode([FoundGateway].self, "portControlGateways", result)
             try #require(gateways.count == 1, "\(result.stdout)")

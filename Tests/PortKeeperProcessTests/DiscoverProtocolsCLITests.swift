@@ -54,7 +54,9 @@ struct DiscoverProtocolsCLITests {
     @Test("the UPnP gateway at --location with a PCP server on its address is one gateway over three protocols, using UPnP IGD")
     func oneGateway() async throws {
         try await Self.withFakes { gateway, pcp, registry in
-            let arguments = ["discover", "--location", gateway.descriptionURL, "--json", "--db", registry.path]
+            // --timeout: the probe may take the whole window (without it, 300 ms at least), so
+            // that a busy machine cannot end it before the fake answers.
+            let arguments = ["discover", "--location", gateway.descriptionURL, "--timeout", "30", "--json", "--db", registry.path]
             let result = try await PortKeeperCLI.run(arguments, environment: ["PORTKEEPER_PCP_SERVER": "127.0.0.1:\(pcp.port)"])
             let document = try JSONOutputTests.expectDocument(result, "discover.schema.json", arguments)
             #expect(document["portControlGateways"]?.elements.isEmpty == true)
