@@ -41,9 +41,12 @@ public struct DiscoveryOptions: Sendable {
     /// The least time the probe is given when the UPnP side finishes sooner (two sends of
     /// ``RetransmissionSchedule/discovery``): a server on the LAN answers within milliseconds.
     public var portControlMinimumWait: Duration = .milliseconds(300)
-    /// How long the SSDP search goes on after the probe's first answer when no UPnP gateway has
-    /// answered yet (a PCP-only gateway is found this soon, not after the whole window).
-    public var portControlSettle: Duration = .milliseconds(500)
+    /// When the probe answers before any UPnP gateway, the SSDP search goes on for ``mx``
+    /// seconds and this long after that answer, then ends (a PCP-only gateway is found this
+    /// soon, about 1.2 s, not after the whole window). MX first: UDA lets a device delay its
+    /// answer by up to MX seconds, and a router that speaks UPnP IGD beside PCP must not be
+    /// taken for a PCP-only one because its PCP server answered sooner.
+    public var portControlSettle: Duration = .milliseconds(200)
 
     /// The defaults: every interface, a 2 s window, returning 200 ms after the first gateway;
     /// the NAT-PMP/PCP probe to the default gateway.

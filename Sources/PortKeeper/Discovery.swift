@@ -133,7 +133,7 @@ extension Inspector {
     ///
     /// The probe runs beside the UPnP side. When the UPnP side is done, the probe gets at least
     /// `DiscoveryOptions.portControlMinimumWait` from its start, then is cancelled; when the
-    /// probe answers first and no UPnP gateway has, the SSDP search ends
+    /// probe answers first and no UPnP gateway has, the SSDP search ends MX seconds and
     /// `DiscoveryOptions.portControlSettle` later instead of at the end of its window. With
     /// `DiscoveryOptions.waitFullWindow` both run until they are done or the window ends. Nothing
     /// outlives `DiscoveryOptions.window` or the client's deadline.
@@ -172,7 +172,7 @@ extension Inspector {
                 group.addTask {
                     let portControl = PortControlProbe(client: PortControlClient(serverPort: server.port))
                     return .portControl(await portControl.probe(server.address, deadline: probeDeadline) {
-                        cutoff.end(after: options.portControlSettle)
+                        cutoff.end(after: .seconds(options.mx) + options.portControlSettle)
                     })
                 }
             }

@@ -43,9 +43,12 @@ struct ThreeProtocolDiscoveryTests {
     /// An inspector searching a loopback responder and probing the fake server at `pcp` (none:
     /// `.off`). The probe gets `minimumWait` at least: generous by default, so that a busy machine
     /// cannot end it before the fake's answer arrives.
-    static func inspector(ssdpPort: Int, pcp: FakePCPServer?, window: Duration = .seconds(20), minimumWait: Duration = .seconds(10)) -> Inspector {
+    /// `mx` (5 s by default) bounds how long the search goes on after the probe's answer: long
+    /// enough that a busy machine's SSDP answer is not cut off where a test expects it.
+    static func inspector(ssdpPort: Int, pcp: FakePCPServer?, window: Duration = .seconds(20), minimumWait: Duration = .seconds(10), mx: Int = 5) -> Inspector {
         var options = GatewayBehaviourTests.loopbackDiscovery(port: ssdpPort)
         options.window = window
+        options.mx = mx
         options.portControlMinimumWait = minimumWait
         options.portControl = pcp.map { .server($0.address, port: $0.port) } ?? .off
         let client = GatewayClient(limits: HTTPLimits(connectTimeout: .seconds(10), readTimeout: .seconds(20), deadline: .seconds(20)))
@@ -74,13 +77,35 @@ struct ThreeProtocolDiscoveryTests {
         #expect(found.gateway(for: found.portControl[0])?.udn == gateway.profile.udn)
     }
 
+    @Test("a UPnP gateway answering SSDP long after its PCP server is still one gateway over three protocols: the probe's answer does not end the search before MX")
+    func slowSSDP() async throws {
+        let gateway = try await SimulatedGateway.start(profile: try .seedRouter(), ssdp: false)
+        let pcp = try await FakePCPServer.start(script: FakePCPGateway().script())
+        let answer = FakeSSDPDatagram.searchResponse(st: "urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+                                                     usn: "\(gateway.profile.udn)::urn:schemas-upnp-org:device:InternetGatewayDevice:1", location: gateway.descriptionURL)
+        // 600 ms late: after the 500 ms an earlier version waited after the probe's answer,
+        // well within MX (3 s here, so that a busy machine keeps a wide margin).
+        let responder = try await FakeSSDPResponder.start { search in
+            guard search.method.uppercased() == "M-SEARCH" else { return [] }
+            var late = answer
+            late.delay = .milliseconds(600)
+            return [late]
+        }
+        defer { Task { await gateway.shutdown(); await pcp.shutdown(); await responder.shutdown() } }
+        var inspector = Self.inspector(ssdpPort: responder.port, pcp: pcp, mx: 3)
+        inspector.discovery.searchTargets = ["urn:schemas-upnp-org:device:InternetGatewayDevice:1"]
+        let found = try await inspector.discover(at: nil)
+        #expect(found.found.count == 1)
+        #expect(found.found.first?.protocols == [.upnp, .pcp, .natpmp])
+    }
+
     @Test("a NAT-PMP/PCP-only gateway is found, named by its address, and ends the silent SSDP search long before its window")
     func portControlOnly() async throws {
         let silent = try await FakeSSDPResponder.start { _ in [] }
         let pcp = try await FakePCPServer.start(script: FakePCPGateway().script())
         defer { Task { await silent.shutdown(); await pcp.shutdown() } }
         let start = ContinuousClock.now
-        let found = try await Self.inspector(ssdpPort: silent.port, pcp: pcp, window: .seconds(60)).discover(at: nil)
+        let found = try await Self.inspector(ssdpPort: silent.port, pcp: pcp, window: .seconds(60), mx: 1).discover(at: nil)
         #expect(ContinuousClock.now - start < .seconds(40), "the probe's answer ends the search, not its 60 s window")
         #expect(found.gateways.isEmpty)
         let entry = try #require(found.found.first)
@@ -100,7 +125,7 @@ struct ThreeProtocolDiscoveryTests {
         speaker.speaksPCP = false
         let pcp = try await FakePCPServer.start(script: speaker.script())
         defer { Task { await silent.shutdown(); await pcp.shutdown() } }
-        let found = try await Self.inspector(ssdpPort: silent.port, pcp: pcp).discover(at: nil)
+        let found = try await Self.inspector(ssdpPort: silent.port, pcp: pcp, mx: 1).discover(at: nil)
         let entry = try #require(found.found.first)
         #expect(entry.friendlyName == "NAT-PMP gateway 127.0.0.1")
         #expect(entry.protocols == [.natpmp])
