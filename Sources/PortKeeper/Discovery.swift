@@ -69,7 +69,7 @@ extension Inspector {
             var upnpReport = ProtocolReport(protocol: .upnp, status: upnp == nil ? .noAnswer : .answered)
             upnpReport.externalAddress = upnp?.externalAddress
             var pcp = ProtocolReport(protocol: .pcp, status: portControlAsked ? .noAnswer : .notAsked)
-            var natPMP = ProtocolReport(protocol: .natpmp, status: portControlAsked ? .noAnswer : .notAsked)
+            var natPMP = ProtocolReport(protocol: .natPMP, status: portControlAsked ? .noAnswer : .notAsked)
             if let finding = portControl {
                 if let answer = finding.pcp {
                     pcp.status = .answered
@@ -118,7 +118,7 @@ extension Inspector {
             var protocols: [GatewayProtocol] = []
             if upnp != nil { protocols.append(.upnp) }
             if portControl?.speaksPCP == true { protocols.append(.pcp) }
-            if portControl?.speaksNATPMP == true { protocols.append(.natpmp) }
+            if portControl?.speaksNATPMP == true { protocols.append(.natPMP) }
             return protocols
         }
 

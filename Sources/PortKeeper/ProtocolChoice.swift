@@ -2,7 +2,7 @@
 public struct ProtocolChoice: Sendable, Equatable {
     /// The protocol.
     public var `protocol`: GatewayProtocol
-    /// Why, in a sentence fragment for `discover` ("UPnP IGD answered: it lists the router's table…").
+    /// Why, in words ("UPnP IGD answers and can list the table, so drift is visible").
     public var reason: String
 
     /// A choice of `protocol` for `reason`.
@@ -13,24 +13,13 @@ public struct ProtocolChoice: Sendable, Equatable {
 
     /// The protocol to use with a gateway that answered discovery over `upnp`, `pcp` and
     /// `natPMP`: the one the user declared for it, else UPnP IGD where it answers (it can list
-    /// the table, so drift is visible), else PCP, else NAT-PMP. Nil when nothing answered and
-    /// nothing was declared.
+    /// the table, so drift is visible), else PCP, else NAT-PMP (`GatewayProtocol.preferred`).
+    /// Nil when nothing answered and nothing was declared.
     public static func preferredProtocol(upnp: Bool, pcp: Bool, natPMP: Bool, declared: GatewayProtocol? = nil) -> ProtocolChoice? {
-        let answered: [GatewayProtocol: Bool] = [.upnp: upnp, .pcp: pcp, .natpmp: natPMP]
-        if let declared {
-            return answered[declared] == true
-                ? ProtocolChoice(protocol: declared, reason: "declared for this gateway")
-                : ProtocolChoice(protocol: declared, reason: "declared for this gateway, though it did not answer discovery over \(declared)")
-        }
-        if upnp {
-            return ProtocolChoice(protocol: .upnp, reason: "UPnP IGD answered: it lists the router's table, so changes made behind portkeeper's back show")
-        }
-        if pcp {
-            return ProtocolChoice(protocol: .pcp, reason: "PCP answered and UPnP IGD did not")
-        }
-        if natPMP {
-            return ProtocolChoice(protocol: .natpmp, reason: "only NAT-PMP answered")
-        }
-        return nil
+        var available: Set<GatewayProtocol> = []
+        if upnp { available.insert(.upnp) }
+        if pcp { available.insert(.pcp) }
+        if natPMP { available.insert(.natPMP) }
+        return GatewayProtocol.preferred(among: available, declared: declared).map { ProtocolChoice(protocol: $0.0, reason: $0.reason) }
     }
 }

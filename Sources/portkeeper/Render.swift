@@ -25,7 +25,7 @@ enum Render {
         }
         if let hardware = entry.hardwareAddress { row("hardware", hardware) }
         for report in entry.reports { row(report.protocol.description, protocolReport(report)) }
-        if let choice = entry.choice() { row("uses", "\(choice.protocol) (\(choice.reason))") }
+        if let choice = entry.choice() { row("uses", "\(choice.protocol): \(choice.reason)") }
         if let gateway = entry.upnp { lines += warnings(gateway) }
         return lines.joined(separator: "\n")
     }

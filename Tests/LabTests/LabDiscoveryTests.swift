@@ -81,7 +81,7 @@ struct LabDiscoveryTests {
             let text = try await lab.portkeeper(["discover"])
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.contains("PCP gateway \(Lab.lanGateway)"), "\(text.stdout)")
-            #expect(text.stdout.contains("uses          PCP (PCP answered and UPnP IGD did not)"), "\(text.stdout)")
+            #expect(text.stdout.contains("uses          PCP: PCP answers (UPnP IGD does not)"), "\(text.stdout)")
         }
     }
 

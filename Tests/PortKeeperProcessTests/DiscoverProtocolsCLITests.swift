@@ -43,7 +43,7 @@ struct DiscoverProtocolsCLITests {
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.contains("PCP gateway 127.0.0.1"), "\(text.stdout)")
             #expect(text.stdout.contains("PCP           answered, version 2, epoch 1000 s"), "\(text.stdout)")
-            #expect(text.stdout.contains("uses          PCP (PCP answered and UPnP IGD did not)"), "\(text.stdout)")
+            #expect(text.stdout.contains("uses          PCP: PCP answers (UPnP IGD does not)"), "\(text.stdout)")
             #expect(text.stdout.contains("NAT-PMP       answered, external IP 203.0.113.7 (reserved), epoch 1000 s"), "\(text.stdout)")
             // Not recorded: the registry knows UPnP gateways only (yet).
             let gateways = try await PortKeeperCLI.run(["gateways", "--json", "--db", registry.path])

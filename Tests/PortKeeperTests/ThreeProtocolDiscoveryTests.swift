@@ -16,7 +16,7 @@ struct ThreeProtocolDiscoveryTests {
         (true, false, true, .upnp),
         (false, true, true, .pcp),
         (false, true, false, .pcp),
-        (false, false, true, .natpmp),
+        (false, false, true, .natPMP),
     ])
     func preference(upnp: Bool, pcp: Bool, natPMP: Bool, expected: GatewayProtocol) {
         let choice = ProtocolChoice.preferredProtocol(upnp: upnp, pcp: pcp, natPMP: natPMP, declared: nil)
@@ -32,10 +32,10 @@ struct ThreeProtocolDiscoveryTests {
     @Test("a declared protocol wins over the preference, and the reason says when it did not answer")
     func declared() {
         let pcp = ProtocolChoice.preferredProtocol(upnp: true, pcp: true, natPMP: true, declared: .pcp)
-        #expect(pcp == ProtocolChoice(protocol: .pcp, reason: "declared for this gateway"))
-        let silent = ProtocolChoice.preferredProtocol(upnp: true, pcp: false, natPMP: false, declared: .natpmp)
-        #expect(silent?.protocol == .natpmp)
-        #expect(silent?.reason.contains("did not answer discovery over NAT-PMP") == true, "\(String(describing: silent))")
+        #expect(pcp == ProtocolChoice(protocol: .pcp, reason: "declared with --protocol pcp"))
+        let silent = ProtocolChoice.preferredProtocol(upnp: true, pcp: false, natPMP: false, declared: .natPMP)
+        #expect(silent?.protocol == .natPMP)
+        #expect(silent?.reason == "declared with --protocol natpmp, though it was not seen answering", "\(String(describing: silent))")
     }
 
     // MARK: Against fakes
@@ -69,7 +69,7 @@ struct ThreeProtocolDiscoveryTests {
         let entry = entries[0]
         #expect(entry.identity == gateway.profile.udn)
         #expect(entry.lanAddress == IPv4Address(127, 0, 0, 1))
-        #expect(entry.protocols == [.upnp, .pcp, .natpmp])
+        #expect(entry.protocols == [.upnp, .pcp, .natPMP])
         #expect(entry.choice()?.protocol == .upnp)
         #expect(entry.reports.map(\.status) == [.answered, .answered, .answered])
         #expect(entry.reports[2].externalAddress?.reported == FakePCPGateway().externalAddress.description)
@@ -96,7 +96,7 @@ struct ThreeProtocolDiscoveryTests {
         inspector.discovery.searchTargets = ["urn:schemas-upnp-org:device:InternetGatewayDevice:1"]
         let found = try await inspector.discover(at: nil)
         #expect(found.found.count == 1)
-        #expect(found.found.first?.protocols == [.upnp, .pcp, .natpmp])
+        #expect(found.found.first?.protocols == [.upnp, .pcp, .natPMP])
     }
 
     @Test("a NAT-PMP/PCP-only gateway is found, named by its address, and ends the silent SSDP search long before its window")
@@ -113,8 +113,8 @@ struct ThreeProtocolDiscoveryTests {
         #expect(entry.upnp == nil)
         #expect(entry.identity == "pcp:127.0.0.1")
         #expect(entry.friendlyName == "PCP gateway 127.0.0.1")
-        #expect(entry.protocols == [.pcp, .natpmp])
-        #expect(entry.choice() == ProtocolChoice(protocol: .pcp, reason: "PCP answered and UPnP IGD did not"))
+        #expect(entry.protocols == [.pcp, .natPMP])
+        #expect(entry.choice() == ProtocolChoice(protocol: .pcp, reason: "PCP answers (UPnP IGD does not)"))
         #expect(entry.reports.map(\.status) == [.noAnswer, .answered, .answered])
     }
 
@@ -128,8 +128,8 @@ struct ThreeProtocolDiscoveryTests {
         let found = try await Self.inspector(ssdpPort: silent.port, pcp: pcp, mx: 1).discover(at: nil)
         let entry = try #require(found.found.first)
         #expect(entry.friendlyName == "NAT-PMP gateway 127.0.0.1")
-        #expect(entry.protocols == [.natpmp])
-        #expect(entry.choice()?.protocol == .natpmp)
+        #expect(entry.protocols == [.natPMP])
+        #expect(entry.choice()?.protocol == .natPMP)
         #expect(entry.reports.map(\.status) == [.noAnswer, .unsupported, .answered])
     }
 
@@ -179,14 +179,14 @@ struct ThreeProtocolDiscoveryTests {
         defer { Task { await gateway.shutdown(); await pcp.shutdown() } }
         let url = try GatewayURL(parsing: gateway.descriptionURL)
         let found = try await Self.inspector(ssdpPort: 9, pcp: pcp).discover(at: url)
-        #expect(found.found.count == 1 && found.found.first?.protocols == [.upnp, .pcp, .natpmp])
+        #expect(found.found.count == 1 && found.found.first?.protocols == [.upnp, .pcp, .natPMP])
 
         var elsewhere = found
         elsewhere.portControl[0].server = IPv4Address(127, 0, 0, 2)
         elsewhere.portControlServer = (IPv4Address(127, 0, 0, 2), pcp.port)
         let entries = elsewhere.found
         #expect(entries.count == 2)
-        #expect(entries.map(\.protocols) == [[.upnp], [.pcp, .natpmp]])
+        #expect(entries.map(\.protocols) == [[.upnp], [.pcp, .natPMP]])
         #expect(entries[0].reports.map(\.status) == [.answered, .notAsked, .notAsked])
         #expect(entries[1].identity == "pcp:127.0.0.2")
     }
