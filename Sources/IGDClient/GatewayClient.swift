@@ -39,14 +39,21 @@ public struct GatewayClient: Sendable {
         public var gateways: [Gateway]
         /// Devices that answered but could not be used, with why.
         public var failures: [(location: GatewayURL, reason: String)]
+
+        /// A result with these gateways and failures.
+        public init(gateways: [Gateway], failures: [(location: GatewayURL, reason: String)] = []) {
+            self.gateways = gateways
+            self.failures = failures
+        }
     }
 
-    /// Searches with SSDP, reading and probing each gateway as soon as it answers.
-    public func discover(_ options: DiscoveryOptions = DiscoveryOptions(), probe policy: ProbePolicy = .always) async throws -> DiscoveryResult {
+    /// Searches with SSDP, reading and probing each gateway as soon as it answers; `cutoff` may
+    /// end the search sooner than its window.
+    public func discover(_ options: DiscoveryOptions = DiscoveryOptions(), probe policy: ProbePolicy = .always, cutoff: SearchCutoff? = nil) async throws -> DiscoveryResult {
         let (found, continuation) = AsyncStream<DiscoveredDevice>.makeStream()
         async let searched = {
             defer { continuation.finish() }
-            return try await ssdp.search(options) { continuation.yield($0) }
+            return try await ssdp.search(options, cutoff: cutoff) { continuation.yield($0) }
         }()
         let outcomes = await withTaskGroup(of: (Int, DiscoveredDevice, Result<Gateway, any Error>).self) { group in
             var index = 0

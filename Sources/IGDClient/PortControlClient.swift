@@ -59,12 +59,14 @@ public struct PortControlClient: Sendable {
         self.logger = logger
     }
 
-    /// Asks the gateway for its external address over NAT-PMP (also the NAT-PMP probe).
+    /// Asks the gateway for its external address over NAT-PMP (also the NAT-PMP probe), sent
+    /// again as `schedule` says (nil: the client's NAT-PMP schedule; discovery passes its own).
     /// - Throws: ``DeadlineExceeded`` when `deadline` runs out first, ``TransportError``
     ///   (`timeout`) when the schedule's last wait passes unanswered, or when no socket can be
-    ///   opened towards `gateway` (`unreachable`, `network`).
-    public func natPMPExternalAddress(gateway: IPv4Address, deadline: Deadline) async throws -> PortControlReply<NATPMP.ExternalAddressResponse> {
-        try await exchange(gateway: gateway, deadline: deadline, schedule: natPMPSchedule, action: "the NAT-PMP external-address request") { _ in
+    ///   opened towards `gateway` (`unreachable`, `network`); `CancellationError` when the task
+    ///   is cancelled.
+    public func natPMPExternalAddress(gateway: IPv4Address, deadline: Deadline, schedule: RetransmissionSchedule? = nil) async throws -> PortControlReply<NATPMP.ExternalAddressResponse> {
+        try await exchange(gateway: gateway, deadline: deadline, schedule: schedule ?? natPMPSchedule, action: "the NAT-PMP external-address request") { _ in
             NATPMP.ExternalAddressRequest().encoded()
         } accept: { bytes, _ throws(PCPViolation) in
             try NATPMP.ExternalAddressResponse(decoding: bytes)
@@ -72,7 +74,7 @@ public struct PortControlClient: Sendable {
     }
 
     /// Creates, renews or (lifetime 0) deletes a NAT-PMP mapping.
-    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:)``.
+    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:schedule:)``.
     public func natPMPMap(_ request: NATPMP.MapRequest, gateway: IPv4Address, deadline: Deadline) async throws -> PortControlReply<NATPMP.MapResponse> {
         let verb = request.isDelete ? "delete" : "map"
         return try await exchange(gateway: gateway, deadline: deadline, schedule: natPMPSchedule, action: "the NAT-PMP \(verb) of \(request.protocol) \(request.internalPort)") { _ in
@@ -90,7 +92,7 @@ public struct PortControlClient: Sendable {
     /// The answer is `PCP.Answer.pcp` (checked to answer this request), or
     /// `PCP.Answer.natPMPUnsupportedVersion` when the gateway
     /// speaks NAT-PMP only: the caller falls back to ``natPMPMap(_:gateway:deadline:)``.
-    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:)``.
+    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:schedule:)``.
     public func pcpMap(
         nonce: PCP.Nonce, protocol: TransportProtocol, internalPort: UInt16, suggestedExternalPort: UInt16 = 0,
         suggestedExternalAddress: IPv4Address = PCP.MapRequest.anyAddress, lifetime: UInt32,
@@ -114,11 +116,12 @@ public struct PortControlClient: Sendable {
         }
     }
 
-    /// Sends a PCP ANNOUNCE (the PCP probe, and the server's epoch). A NAT-PMP-only gateway
-    /// answers `PCP.Answer.natPMPUnsupportedVersion`.
-    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:)``.
-    public func pcpAnnounce(gateway: IPv4Address, deadline: Deadline) async throws -> PortControlReply<PCP.Answer> {
-        try await exchange(gateway: gateway, deadline: deadline, schedule: pcpSchedule, action: "the PCP ANNOUNCE") { client in
+    /// Sends a PCP ANNOUNCE (the PCP probe, and the server's epoch), again as `schedule` says
+    /// (nil: the client's PCP schedule). A NAT-PMP-only gateway answers
+    /// `PCP.Answer.natPMPUnsupportedVersion`.
+    /// - Throws: as ``natPMPExternalAddress(gateway:deadline:schedule:)``.
+    public func pcpAnnounce(gateway: IPv4Address, deadline: Deadline, schedule: RetransmissionSchedule? = nil) async throws -> PortControlReply<PCP.Answer> {
+        try await exchange(gateway: gateway, deadline: deadline, schedule: schedule ?? pcpSchedule, action: "the PCP ANNOUNCE") { client in
             PCP.AnnounceRequest(clientAddress: client).encoded()
         } accept: { bytes, _ throws(PCPViolation) in
             try PCP.Answer(decoding: bytes, answering: .announce)

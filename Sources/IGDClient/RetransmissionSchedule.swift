@@ -21,6 +21,11 @@ public struct RetransmissionSchedule: Sendable, Equatable {
     /// random jitter (RAND), MRC 0 (no limit on sends): only the deadline ends it.
     public static let pcp = RetransmissionSchedule(shape: .doubling(initial: .seconds(3), maximum: .seconds(1024), jitter: 0.1, sends: nil))
 
+    /// Discovery's probe: the RFCs' first waits (3 s for PCP) would leave a dropped datagram
+    /// unanswered for longer than discovery's whole budget, so send at 0, 250 ms, 750 ms,
+    /// 1.75 s… (waits from 250 ms doubling to at most 1 s), until the probe's deadline.
+    public static let discovery = RetransmissionSchedule(shape: .doubling(initial: .milliseconds(250), maximum: .seconds(1), jitter: 0, sends: nil))
+
     /// A doubling schedule: `initial`, then twice the previous wait up to `maximum`, each scaled
     /// by a random factor in 1 ± `jitter` (0...0.5); at most `sends` sends (nil: until the deadline).
     public static func doubling(initial: Duration, maximum: Duration, jitter: Double = 0, sends: Int? = nil) -> RetransmissionSchedule {

@@ -2,6 +2,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import IGDProtocol
+import PCPProtocol
+import Synchronization
 
 /// How an SSDP search runs.
 public struct DiscoveryOptions: Sendable {
@@ -34,8 +36,98 @@ public struct DiscoveryOptions: Sendable {
     /// The most devices kept per search.
     public var maxDevices = 16
 
-    /// The defaults: every interface, a 2 s window, returning 200 ms after the first gateway.
+    /// Where discovery's NAT-PMP/PCP probe goes (see ``PortControlTarget``).
+    public var portControl = PortControlTarget.automatic
+    /// The least time the probe is given when the UPnP side finishes sooner (two sends of
+    /// ``RetransmissionSchedule/discovery``): a server on the LAN answers within milliseconds.
+    public var portControlMinimumWait: Duration = .milliseconds(300)
+    /// When the probe answers before any UPnP gateway, the SSDP search goes on for ``mx``
+    /// seconds and this long after that answer, then ends (a PCP-only gateway is found this
+    /// soon, about 1.2 s, not after the whole window). MX first: UDA lets a device delay its
+    /// answer by up to MX seconds, and a router that speaks UPnP IGD beside PCP must not be
+    /// taken for a PCP-only one because its PCP server answered sooner.
+    public var portControlSettle: Duration = .milliseconds(200)
+
+    /// The defaults: every interface, a 2 s window, returning 200 ms after the first gateway;
+    /// the NAT-PMP/PCP probe to the default gateway.
     public init() {}
+
+    /// The NAT-PMP/PCP server the probe asks, nil when none is: ``PortControlTarget/off``;
+    /// ``PortControlTarget/automatic`` only while searches go to the SSDP multicast group (a
+    /// search pointed elsewhere, as in tests, sends no probe unless a server is named), then the
+    /// host of the description URL given, else the default gateway (`defaultRoute`, on
+    /// ``DiscoveryOptions/interfaceName`` when one is named).
+    public func portControlServer(describing url: GatewayURL?, defaultRoute: (String?) -> DefaultRoute? = { SystemTables.defaultRoute(interface: $0) }) -> (address: IPv4Address, port: UInt16)? {
+        switch portControl {
+        case .off:
+            return nil
+        case .server(let address, let port):
+            return (address, port)
+        case .automatic:
+            guard targetHost == UPnP.ssdpMulticastAddress else { return nil }
+            if let url { return (url.host, PCP.serverPort) }
+            return defaultRoute(interfaceName).map { ($0.gateway, PCP.serverPort) }
+        }
+    }
+}
+
+/// Where discovery sends its NAT-PMP/PCP probe.
+public enum PortControlTarget: Sendable, Equatable {
+    /// The default gateway's port 5351 (the description URL's host with `--location`), but only
+    /// while SSDP searches go to the multicast group.
+    case automatic
+    /// This address and port (tests: a fake on loopback).
+    case server(IPv4Address, port: UInt16)
+    /// No probe.
+    case off
+}
+
+/// Ends a running SSDP search sooner than its window from outside it: discovery ends the
+/// search soon after a NAT-PMP/PCP server answered, when no UPnP gateway has.
+public final class SearchCutoff: Sendable {
+    private enum State {
+        case waiting(end: ContinuousClock.Instant?)
+        case armed(@Sendable (Duration) -> Void)
+        case done
+    }
+
+    private let state = Mutex(State.waiting(end: nil))
+
+    /// A cutoff that has not been asked to end anything yet.
+    public init() {}
+
+    /// Ends the search `delay` from now unless it ends sooner (by its window or its settle time);
+    /// before the search starts, it ends that long after this call once it does.
+    public func end(after delay: Duration) {
+        let end = ContinuousClock.now + delay
+        let action: (@Sendable (Duration) -> Void)? = state.withLock { state in
+            switch state {
+            case .waiting(let earlier):
+                state = .waiting(end: min(earlier ?? end, end))
+                return nil
+            case .armed(let action):
+                return action
+            case .done:
+                return nil
+            }
+        }
+        action?(delay)
+    }
+
+    /// The search calls this once it can end: `action` ends it after the given delay.
+    func arm(_ action: @escaping @Sendable (Duration) -> Void) {
+        let pending: ContinuousClock.Instant? = state.withLock { state in
+            guard case .waiting(let end) = state else { return nil }
+            state = .armed(action)
+            return end
+        }
+        if let pending { action(max(ContinuousClock.now.duration(to: pending), .zero)) }
+    }
+
+    /// The search is over; later calls do nothing.
+    func disarm() {
+        state.withLock { $0 = .done }
+    }
 }
 
 /// A device that answered a search, once per UDN however many times it answered.
@@ -73,8 +165,9 @@ public struct SSDPDiscovery: Sendable {
         try await search(options, onDevice: { _ in })
     }
 
-    /// Searches as ``search(_:)`` does, calling `onDevice` as soon as each new device answers.
-    public func search(_ options: DiscoveryOptions, onDevice: (DiscoveredDevice) -> Void) async throws -> [DiscoveredDevice] {
+    /// Searches as ``search(_:)`` does, calling `onDevice` as soon as each new device answers;
+    /// `cutoff` may end it sooner (not with ``DiscoveryOptions/waitFullWindow``).
+    public func search(_ options: DiscoveryOptions, cutoff: SearchCutoff? = nil, onDevice: (DiscoveredDevice) -> Void) async throws -> [DiscoveredDevice] {
         let interfaces = try options.localInterfaces ?? SearchInterface.available(named: options.interfaceName)
         guard !interfaces.isEmpty else {
             throw DiscoveryError("no IPv4 interface with multicast to search on; connect to the router's network or name one with --interface")
@@ -98,7 +191,11 @@ public struct SSDPDiscovery: Sendable {
         // through, so that a later stage can never overtake an earlier one on a busy machine.
         let eventLoop = channels[0].0.eventLoop
         let window = eventLoop.scheduleTask(in: .nanoseconds(options.window.nanoseconds)) { continuation.finish() }
+        if let cutoff, !options.waitFullWindow {
+            cutoff.arm { delay in eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { continuation.finish() } }
+        }
         defer {
+            cutoff?.disarm()
             window.cancel()
             continuation.finish()
             for (channel, _) in channels { channel.close(promise: nil) }

@@ -58,9 +58,9 @@ public struct Inspector: Sendable {
         }
     }
 
-    func search(probe: GatewayClient.ProbePolicy) async throws -> GatewayClient.DiscoveryResult {
+    func search(probe: GatewayClient.ProbePolicy, cutoff: SearchCutoff? = nil) async throws -> GatewayClient.DiscoveryResult {
         do {
-            return try await client.discover(discovery, probe: probe)
+            return try await client.discover(discovery, probe: probe, cutoff: cutoff)
         } catch let error as DiscoveryError {
             throw PortKeeperError(.localNetwork, "discovery failed: \(error)", context: .discoveryFailed)
         }
@@ -75,14 +75,15 @@ public struct Inspector: Sendable {
         }
     }
 
-    func notFound(_ result: GatewayClient.DiscoveryResult) -> PortKeeperError {
+    func notFound(_ result: GatewayClient.DiscoveryResult, portControlServer server: (address: IPv4Address, port: UInt16)? = nil) -> PortKeeperError {
         let waited = Double(discovery.window.components.seconds) + Double(discovery.window.components.attoseconds) / 1e18
         let where_ = discovery.interfaceName.map { "on \($0)" } ?? "on any interface"
         if !result.failures.isEmpty {
             let failures = result.failures.map { "\($0.location): \(Failure.clean($0.reason))" }.joined(separator: "; ")
             return PortKeeperError(.notFound, "a device answered but is not a usable gateway: \(failures)", context: .noUsableGateway)
         }
-        return PortKeeperError(.notFound, "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s",
+        let portControl = server.map { "; no NAT-PMP or PCP server answered at \($0.address):\($0.port)" } ?? ""
+        return PortKeeperError(.notFound, "no UPnP gateway answered \(where_) within \(waited.formatted(.number.precision(.fractionLength(0...1)))) s" + portControl,
                                context: .noGatewayAnswered)
     }
 

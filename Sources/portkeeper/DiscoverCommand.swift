@@ -5,7 +5,7 @@ import PortKeeper
 struct DiscoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "discover",
-        abstract: "Find UPnP Internet gateways on the local network.",
+        abstract: "Find the Internet gateways on the local network (UPnP IGD, NAT-PMP, PCP).",
         discussion: HelpText.discover
     )
 
@@ -26,9 +26,10 @@ struct DiscoverCommand: AsyncParsableCommand {
             case .name, .portControlServer: throw ErrorRendering.locationNotURL(location ?? "")
             }
             let keeper = discovery.keeper(try registry.open())
-            let gateways = try await Inspector(client: keeper.client, discovery: discovery.options).gateways(at: url)
-            for gateway in gateways { try keeper.record(gateway) }
-            emit(output.json ? Render.json(DiscoverDocument(gateways: gateways.map(GatewayJSON.init))) : gateways.map(Render.gateway).joined(separator: "\n"))
+            let found = try await Inspector(client: keeper.client, discovery: discovery.options).discover(at: url)
+            // NAT-PMP/PCP-only gateways are not recorded yet: the registry does not know them.
+            for gateway in found.gateways { try keeper.record(gateway) }
+            emit(output.json ? Render.json(DiscoverDocument(found)) : found.found.map(Render.found).joined(separator: "\n"))
         }
     }
 }

@@ -4,7 +4,8 @@ enum HelpText {
         Declare mappings once (`add`, or a file with `apply -f`); portkeeper records them in a SQLite \
         registry, makes the router match (`reconcile`), tells what changed and who did it (`history`), \
         undoes an accident (`rollback`) and keeps it all true (`watch`). Discovery sends SSDP multicast \
-        (239.255.255.250:1900) on your LAN.
+        (239.255.255.250:1900) on your LAN, and a NAT-PMP and a PCP request to the default gateway \
+        (UDP 5351).
 
         EXIT CODES (the same meaning in every command):
           0   done; in sync
@@ -30,13 +31,21 @@ enum HelpText {
                                       error or critical
           PORTKEEPER_SSDP_TARGET      IPv4:PORT to send searches to instead of
                                       239.255.255.250:1900 (tests; unicast routers)
+          PORTKEEPER_PCP_SERVER       IPv4:PORT of the NAT-PMP/PCP server discovery
+                                      probes (default: the default gateway, port
+                                      5351), or off; with PORTKEEPER_SSDP_TARGET set
+                                      and this unset, no probe is sent
           NOTIFY_SOCKET, WATCHDOG_USEC, JOURNAL_STREAM
                                       set by systemd for `watch` (see its help)
         """
 
     static let discover = """
         Without --location it sends an SSDP search on every IPv4 interface with multicast (or only \
-        --interface) and describes every gateway that answers.
+        --interface) and describes every gateway that answers. At the same time it asks the default \
+        gateway (the --location host with --location) over NAT-PMP and PCP, on UDP port 5351. Each \
+        gateway is shown once with the protocols it answered, the external address each reports, \
+        and the one portkeeper uses: UPnP IGD where it answers (it lists the router's table), else \
+        PCP, else NAT-PMP.
 
         Examples:
           portkeeper discover

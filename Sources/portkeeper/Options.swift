@@ -32,6 +32,7 @@ struct DiscoveryArguments: ParsableArguments {
             throw ValidationError("--request-timeout must be between 1 and 120 seconds")
         }
         _ = try Self.requestTimeoutFromEnvironment()
+        _ = try Self.portControlTarget()
         if let deadline, !(1...86_400).contains(deadline) {
             throw ValidationError("--deadline must be between 1 and 86400 seconds")
         }
@@ -49,6 +50,8 @@ struct DiscoveryArguments: ParsableArguments {
             options.window = .milliseconds(Int(timeout * 1000))
             options.waitFullWindow = true
         }
+        // validate() refused a bad value already.
+        options.portControl = (try? Self.portControlTarget()) ?? .off
         if let (host, port) = Self.searchTarget() {
             options.targetHost = host
             options.targetPort = port
@@ -69,6 +72,24 @@ struct DiscoveryArguments: ParsableArguments {
               let address = IPv4Address(text[..<colon]), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
         else { return nil }
         return (address.description, port)
+    }
+
+    /// Where discovery's NAT-PMP/PCP probe goes, from `$PORTKEEPER_PCP_SERVER`: "IPv4:PORT"
+    /// names a server, "off" sends no probe; unset, the default gateway is probed, except that
+    /// with `$PORTKEEPER_SSDP_TARGET` set (the test suite sets it) no probe is sent at all, so
+    /// that a test never sends one to a real network.
+    /// - Throws: `ValidationError` for any other value.
+    static func portControlTarget(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PortControlTarget {
+        guard let text = environment["PORTKEEPER_PCP_SERVER"], !text.isEmpty else {
+            return searchTarget(environment) == nil ? .automatic : .off
+        }
+        if text == "off" { return .off }
+        guard let colon = text.lastIndex(of: ":"), let address = IPv4Address(text[..<colon]),
+              let port = UInt16(text[text.index(after: colon)...]), port > 0
+        else {
+            throw ValidationError("PORTKEEPER_PCP_SERVER must be IPv4:PORT or off, not '\(text.prefix(40))'")
+        }
+        return .server(address, port: port)
     }
 
     /// The default overall deadline of a command against a gateway.

@@ -5,19 +5,49 @@ import PortKeeper
 
 /// Text and JSON renderings of library values. The library never prints.
 enum Render {
-    static func gateway(_ gateway: Gateway) -> String {
-        var lines = ["\(gateway.friendlyName.isEmpty ? "(unnamed gateway)" : gateway.friendlyName)"]
+    /// One gateway as discover found it: its UPnP description (when it answered SSDP), then
+    /// what each protocol said and the one portkeeper uses.
+    static func found(_ entry: Inspector.FoundGateway) -> String {
+        var lines = [entry.friendlyName.isEmpty ? "(unnamed gateway)" : entry.friendlyName]
         func row(_ label: String, _ value: String) { lines.append("  " + pad(label, 14) + value) }
-        row("UDN", gateway.udn)
-        row("model", [gateway.manufacturer, gateway.modelName, gateway.modelNumber].filter { !$0.isEmpty }.joined(separator: " "))
-        row("description", gateway.descriptionURL.description)
-        row("service", gateway.service.type.rawValue)
-        row("control URL", gateway.service.controlURL.description)
-        row("chosen as", gateway.choiceReason)
-        row("external IP", externalAddress(gateway.externalAddress))
-        row("connection", connection(gateway.status))
-        lines += warnings(gateway)
+        if let gateway = entry.upnp {
+            row("UDN", gateway.udn)
+            row("model", [gateway.manufacturer, gateway.modelName, gateway.modelNumber].filter { !$0.isEmpty }.joined(separator: " "))
+            row("description", gateway.descriptionURL.description)
+            row("service", gateway.service.type.rawValue)
+            row("control URL", gateway.service.controlURL.description)
+            row("chosen as", gateway.choiceReason)
+            row("external IP", externalAddress(gateway.externalAddress))
+            row("connection", connection(gateway.status))
+        } else {
+            row("identity", entry.identity)
+            row("LAN address", entry.lanAddress.description)
+        }
+        if let hardware = entry.hardwareAddress { row("hardware", hardware) }
+        for report in entry.reports { row(report.protocol.description, protocolReport(report)) }
+        if let choice = entry.choice() { row("uses", "\(choice.protocol): \(choice.reason)") }
+        if let gateway = entry.upnp { lines += warnings(gateway) }
         return lines.joined(separator: "\n")
+    }
+
+    /// "answered, external IP 11.77.0.1 (public), epoch 1234 s", "answered, version 2, epoch 1234 s", "no answer"…
+    static func protocolReport(_ report: ProtocolReport) -> String {
+        switch report.status {
+        case .noAnswer: return "no answer"
+        case .notAsked: return "not asked"
+        case .unsupported: return "not spoken (a NAT-PMP server refused PCP's version)"
+        case .answered: break
+        }
+        var text = "answered"
+        if report.protocol != .upnp, let result = report.result, result != "SUCCESS", result != "Success" {
+            text += ", result \(result)"
+        }
+        if report.protocol != .pcp {
+            text += ", external IP " + externalAddress(report.externalAddress)
+        }
+        let details = [report.version.map { "version \($0)" }, report.epoch.map { "epoch \($0) s" }].compactMap { $0 }
+        if !details.isEmpty { text += ", " + details.joined(separator: ", ") }
+        return text
     }
 
     static func status(_ gateway: Gateway) -> String {

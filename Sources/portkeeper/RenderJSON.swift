@@ -113,10 +113,62 @@ struct ErrorDocument: Encodable {
 
 // MARK: The documents
 
-/// discover --json.
+/// discover --json: the UPnP gateways in `gateways` as before, each with the protocols it
+/// answered over; the gateways that answered NAT-PMP/PCP only in `portControlGateways`.
 struct DiscoverDocument: Encodable {
     var formatVersion = jsonFormatVersion
     var gateways: [GatewayJSON]
+    var portControlGateways: [PortControlGatewayJSON]
+    /// "IPv4:PORT" the NAT-PMP/PCP probe went to; null when none was sent.
+    @Null var portControlServer: String?
+
+    init(_ discovery: Inspector.Discovery) {
+        let found = discovery.found
+        gateways = found.compactMap { entry in entry.upnp.map { GatewayJSON($0, found: entry) } }
+        portControlGateways = found.filter { $0.upnp == nil }.map(PortControlGatewayJSON.init)
+        portControlServer = discovery.portControlServer.map { "\($0.address):\($0.port)" }
+    }
+}
+
+/// What one protocol said to discover.
+struct ProtocolJSON: Encodable {
+    var `protocol`: String
+    /// answered, no-answer, not-asked, unsupported (PCP refused by a NAT-PMP server).
+    var status: String
+    @Null var externalIP: String?
+    @Null var addressClass: String?
+    @Null var epoch: UInt32?
+    @Null var version: UInt8?
+    @Null var result: String?
+
+    init(_ report: ProtocolReport) {
+        `protocol` = report.protocol.rawValue
+        status = report.status.rawValue
+        externalIP = report.externalAddress?.reported
+        addressClass = report.externalAddress?.addressClass.rawValue
+        epoch = report.epoch
+        version = report.version
+        result = report.result
+    }
+}
+
+/// A gateway that answered NAT-PMP or PCP and not UPnP IGD.
+struct PortControlGatewayJSON: Encodable {
+    var identity, friendlyName, lanAddress: String
+    @Null var hardwareAddress: String?
+    var protocols: [ProtocolJSON]
+    var preferredProtocol, protocolChoice: String
+
+    init(_ entry: Inspector.FoundGateway) {
+        identity = entry.identity
+        friendlyName = entry.friendlyName
+        lanAddress = entry.lanAddress.description
+        hardwareAddress = entry.hardwareAddress
+        protocols = entry.reports.map(ProtocolJSON.init)
+        let choice = entry.choice()
+        preferredProtocol = choice?.protocol.rawValue ?? ""
+        protocolChoice = choice?.reason ?? ""
+    }
 }
 
 struct GatewayJSON: Encodable {
@@ -127,8 +179,19 @@ struct GatewayJSON: Encodable {
     @Null var doubleNATExplanation: String?
     @Null var connectionStatus: String?
     @Null var uptime: UInt32?
+    // How it answered over each protocol, and which one portkeeper uses (added with NAT-PMP/PCP).
+    var lanAddress: String
+    @Null var hardwareAddress: String?
+    var protocols: [ProtocolJSON]
+    var preferredProtocol, protocolChoice: String
 
-    init(_ g: Gateway) {
+    init(_ g: Gateway, found entry: Inspector.FoundGateway) {
+        lanAddress = entry.lanAddress.description
+        hardwareAddress = entry.hardwareAddress
+        protocols = entry.reports.map(ProtocolJSON.init)
+        let choice = entry.choice()
+        preferredProtocol = choice?.protocol.rawValue ?? GatewayProtocol.upnp.rawValue
+        protocolChoice = choice?.reason ?? ""
         udn = g.udn
         friendlyName = g.friendlyName
         manufacturer = g.manufacturer

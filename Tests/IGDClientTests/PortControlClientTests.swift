@@ -287,6 +287,12 @@ struct RetransmissionScheduleTests {
         }
     }
 
+    @Test("discovery's probe waits 250 ms, doubling to at most 1 s, with no limit on sends: resent at 250 ms and 750 ms, within discovery's budget")
+    func discovery() {
+        #expect(waits(.discovery, count: 6) == [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(1), .seconds(1), .seconds(1)])
+        #expect(RetransmissionSchedule.discovery.maximumSends == nil)
+    }
+
     @Test("NAT-PMP waits 250 ms, doubling, nine sends in all (RFC 6886 §3.1)")
     func natPMP() {
         #expect(waits(.natPMP, count: 9) == (0..<9).map { .milliseconds(250 << $0) })
