@@ -1,5 +1,6 @@
 import IGDClient
 import IGDProtocol
+import MappingRegistry
 
 extension Inspector {
     /// What discovery found over the three protocols: the UPnP gateways that answered SSDP (or
@@ -97,10 +98,11 @@ extension Inspector {
             upnp?.service.controlURL.host ?? portControl!.server
         }
 
-        /// What it is known by: its UDN over UPnP, else `pcp:` and its LAN address (a NAT-PMP or
-        /// PCP server has no UDN; its hardware address, when known, is ``hardwareAddress``).
+        /// What it is known by, as the registry records it: its UDN over UPnP, else `pcp:`, its
+        /// LAN address and, when known, "/" and its hardware address (a NAT-PMP or PCP server has
+        /// no UDN).
         public var identity: String {
-            upnp?.udn ?? "pcp:\(lanAddress)"
+            upnp?.udn ?? ObservedPortControl(server: lanAddress, speaksPCP: false, speaksNATPMP: false, hardwareAddress: hardwareAddress).identity
         }
 
         /// Its name: the UPnP friendly name, else "PCP gateway 192.168.1.1" ("NAT-PMP gateway …"

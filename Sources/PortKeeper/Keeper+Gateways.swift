@@ -20,24 +20,14 @@ extension Keeper {
     @discardableResult
     public func probePortControl(at address: IPv4Address) async throws -> (record: GatewayRecord, changes: [Change]) {
         let deadline = client.deadline ?? Deadline("the PCP/NAT-PMP probe", in: client.limits.deadline)
-        async let announce = try? portControl.pcpAnnounce(gateway: address, deadline: deadline)
-        async let natPMP = try? portControl.natPMPExternalAddress(gateway: address, deadline: deadline)
-        let (pcpReply, natPMPReply) = await (announce, natPMP)
-        var speaksPCP = false
-        var speaksNATPMP = false
-        if case .pcp(let response)? = pcpReply?.answer, response.result == .success { speaksPCP = true }
-        if case .natPMPUnsupportedVersion? = pcpReply?.answer { speaksNATPMP = true }
-        var external: ExternalAddress?
-        if let reply = natPMPReply, reply.answer.result == .success {
-            speaksNATPMP = true
-            external = reply.answer.externalAddress.map { ExternalAddress(reported: $0.description) }
-        }
-        guard speaksPCP || speaksNATPMP else {
+        // Named by the user: the probe may take the whole request time, not discovery's budget.
+        guard var finding = await PortControlProbe(client: portControl).probe(address, deadline: deadline),
+              finding.speaksPCP || finding.speaksNATPMP else {
             throw PortKeeperError(.gatewayUnreachable, "nothing answered PCP or NAT-PMP at \(address) (UDP \(PCP.serverPort))",
                                   hint: "check the address and that the router has PCP/NAT-PMP enabled")
         }
-        return try registry.recordPortControl(ObservedPortControl(server: address, speaksPCP: speaksPCP, speaksNATPMP: speaksNATPMP,
-                                                                  externalAddress: external))
+        if finding.hardwareAddress == nil { finding.hardwareAddress = SystemTables.hardwareAddress(of: address) }
+        return try registry.recordPortControl(Self.observed(finding))
     }
 
     /// What `status` shows of a gateway reached over PCP or NAT-PMP: its external address
@@ -65,6 +55,29 @@ extension Keeper {
         return try registry.gateway(id: record.id) ?? record
     }
 
+    /// Records every gateway discovery found, whatever it answered over: a UPnP one by its UDN
+    /// (with its PCP/NAT-PMP server, when that answered at its address), a PCP/NAT-PMP-only one
+    /// by its identity (``ObservedPortControl/identity``).
+    /// - Returns: the records, in discovery's order.
+    @discardableResult
+    public func record(_ discovery: Inspector.Discovery) throws -> [GatewayRecord] {
+        try discovery.found.map { found in
+            var record = try found.upnp.map { try self.record($0).record }
+            if let finding = found.portControl, finding.speaksPCP || finding.speaksNATPMP {
+                record = try registry.recordPortControl(Self.observed(finding)).record
+            }
+            guard let record else { throw PortKeeperError(.unexpected, "discovery found a gateway over no protocol") }
+            return record
+        }
+    }
+
+    /// What the registry records of a NAT-PMP/PCP probe's answer.
+    static func observed(_ finding: PortControlFinding) -> ObservedPortControl {
+        let external = finding.natPMP.flatMap { $0.result == .success ? $0.externalAddress : nil }
+        return ObservedPortControl(server: finding.server, speaksPCP: finding.speaksPCP, speaksNATPMP: finding.speaksNATPMP,
+                                   hardwareAddress: finding.hardwareAddress, externalAddress: external.map { ExternalAddress(reported: $0.description) })
+    }
+
     /// The gateway `reference` names, as the registry records it: a known one by name (UDN,
     /// prefix, friendly name: the registry alone, never a network search), or the one at a
     /// description URL (read there and recorded). Only when no gateway is known at all and none
@@ -76,9 +89,14 @@ extension Keeper {
         case .portControlServer(let address):
             return try await probePortControl(at: address).record
         case .any where try registry.gateways().isEmpty:
-            let found = try await Inspector(client: client, discovery: discovery).gateways(at: nil)
-            for gateway in found { try record(gateway) }
-            if found.count > 1 { throw Inspector.several(found) }
+            // Discovery over all three protocols: a PCP/NAT-PMP-only gateway is found too.
+            let inspector = Inspector(client: client, discovery: discovery)
+            let found = try await inspector.discover(at: nil)
+            let records = try record(found)
+            if records.count > 1 {
+                let names = records.map { "\($0.udn) '\($0.friendlyName)' at \($0.location), external \($0.externalAddress ?? "unknown")" }
+                throw PortKeeperError(.ambiguous, "\(records.count) gateways answered: " + names.joined(separator: "; "), context: .severalGateways)
+            }
             return try registry.gateway(reference)
         case .any, .name:
             return try registry.gateway(reference)

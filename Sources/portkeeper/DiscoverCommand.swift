@@ -27,8 +27,7 @@ struct DiscoverCommand: AsyncParsableCommand {
             }
             let keeper = discovery.keeper(try registry.open())
             let found = try await Inspector(client: keeper.client, discovery: discovery.options).discover(at: url)
-            // NAT-PMP/PCP-only gateways are not recorded yet: the registry does not know them.
-            for gateway in found.gateways { try keeper.record(gateway) }
+            try keeper.record(found)
             emit(output.json ? Render.json(DiscoverDocument(found)) : found.found.map(Render.found).joined(separator: "\n"))
         }
     }

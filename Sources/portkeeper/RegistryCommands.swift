@@ -50,6 +50,8 @@ extension DiscoveryArguments {
     func keeper(_ registry: Registry, deadline: Bool = true) -> Keeper {
         var keeper = Keeper(registry: registry, client: deadline ? client() : GatewayClient(), discovery: options, command: commandLine)
         keeper.deadlineScalesWithWork = self.deadline == nil
+        // $PORTKEEPER_PCP_SERVER names the PCP/NAT-PMP server's port too (tests: a fake on loopback).
+        if case .server(_, let port) = options.portControl { keeper.portControl = PortControlClient(serverPort: port) }
         return keeper
     }
 }

@@ -22,7 +22,7 @@ private struct FoundGateway: Decodable {
 
 extension Lab {
     /// The gateway's MAC on the LAN, as the kernel there reports it.
-    fileprivate func gatewayLANHardwareAddress() async throws -> String {
+    func gatewayLANHardwareAddress() async throws -> String {
         let result = try await run(on: .gateway, ["cat", "/sys/class/net/lan0/address"])
         try #require(result.status == 0, "\(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -71,7 +71,7 @@ struct LabDiscoveryTests {
             #expect(gateways.isEmpty, "\(result.stdout)")
             try #require(others.count == 1, "\(result.stdout)")
             let gateway = others[0]
-            #expect(gateway.identity == "pcp:\(Lab.lanGateway)")
+            #expect(gateway.identity == "pcp:\(Lab.lanGateway)/\(try await lab.gatewayLANHardwareAddress())")
             #expect(gateway.lanAddress == Lab.lanGateway)
             #expect(gateway.protocols.map(\.status) == ["no-answer", "answered", "answered"], "\(result.stdout)")
             #expect(gateway.protocols[2].externalIP == Lab.wanGateway)

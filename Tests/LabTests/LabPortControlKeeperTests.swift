@@ -92,6 +92,22 @@ struct LabPortControlKeeperTests {
         }
     }
 
+    @Test("pcp-only: the first add with an empty registry and no --gateway finds the gateway by discovery over PCP, records it once, and maps over PCP")
+    func firstUseDiscoversPCP() async throws {
+        try await withLab(.pcpOnly) { lab in
+            let added = try await lab.portkeeper(["add", "9191/tcp"])
+            try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+            #expect(try await lab.forwards().contains(LabForward(protocol: "TCP", externalPort: 9191, internalClient: Lab.lanClient, internalPort: 9191)))
+            let discovered = try await lab.portkeeper(["discover"])
+            #expect(discovered.status == 0, "\(discovered.stderr)")
+            struct Known: Decodable { var udn: String; var `protocol`: String; var portControlServer: String? }
+            let known = try decode([Known].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
+            let mac = try await lab.gatewayLANHardwareAddress()
+            #expect(known.count == 1, "\(known)")
+            #expect(known.first?.udn == "pcp:\(Lab.lanGateway)/\(mac)" && known.first?.protocol == "pcp" && known.first?.portControlServer == Lab.lanGateway)
+        }
+    }
+
     @Test("v2-pmp: what portkeeper makes over NAT-PMP and over PCP is listed by upnpc -l on the same gateway, and what natpmpc makes is listed by portkeeper over UPnP", .enabled(if: Lab.shouldRunWithNATPMPC))
     func oneTableThreeDoors() async throws {
         try await withLab(.v2PMP) { lab in
