@@ -121,7 +121,8 @@ let package = Package(
         // Drives the library from inside a lab namespace (the tests run it with `ip netns exec`).
         .executableTarget(
             name: "lab-probe",
-            dependencies: ["IGDClient", "IGDProtocol", "PCPProtocol"]
+            // PortKeeper and MappingRegistry for `renewals`, the benchmark's in-process reconciles.
+            dependencies: ["IGDClient", "IGDProtocol", "PCPProtocol", "PortKeeper", "MappingRegistry"]
         ),
         .target(
             name: "IGDTestSupport",

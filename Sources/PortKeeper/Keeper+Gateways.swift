@@ -93,8 +93,9 @@ extension Keeper {
             let inspector = Inspector(client: client, discovery: discovery)
             let found = try await inspector.discover(at: nil)
             let records = try record(found)
+            if records.count > 1 && found.portControl.isEmpty { throw Inspector.several(found.gateways) }
             if records.count > 1 {
-                let names = records.map { "\($0.udn) '\($0.friendlyName)' at \($0.location), external \($0.externalAddress ?? "unknown")" }
+                let names = records.map { "\($0.udn) '\($0.friendlyName)' at \($0.location), external \($0.externalAddress ?? "unknown")" + ($0.addressClass.map { " (\($0))" } ?? "") }
                 throw PortKeeperError(.ambiguous, "\(records.count) gateways answered: " + names.joined(separator: "; "), context: .severalGateways)
             }
             return try registry.gateway(reference)

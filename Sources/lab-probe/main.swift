@@ -13,7 +13,14 @@
 //   lab-probe pmp-map GATEWAY PROTO INT EXT LIFETIME           (lifetime 0 deletes)
 //   lab-probe pcp-map GATEWAY NONCE PROTO INT EXT LIFETIME     (NONCE: 24 hex digits; lifetime 0 deletes)
 //   lab-probe pcp-announce GATEWAY
+//
+// The registry benchmark (scripts/bench/portcontrol.sh):
+//   lab-probe renewals DB COUNT        COUNT in-sync reconciles, in one process, of the one gateway
+//                                      the registry at DB knows (each renews every mapping once);
+//                                      prints the renewals the registry recorded
 import Foundation
+import MappingRegistry
+import PortKeeper
 import IGDClient
 import IGDProtocol
 import PCPProtocol
@@ -66,6 +73,23 @@ func output(_ reply: PortControlReply<PCP.Answer>) -> PortControlOutput {
     }
 }
 
+/// `renewals DB COUNT`: reconciles the registry's one gateway COUNT times in this process.
+func renewals(_ arguments: [String]) async throws -> Bool {
+    guard arguments.first == "renewals" else { return false }
+    guard arguments.count == 3, let count = Int(arguments[2]), count > 0 else { fail("usage: lab-probe renewals DB COUNT") }
+    let registry = try Registry(path: arguments[1])
+    let keeper = Keeper(registry: registry, command: "lab-probe renewals")
+    let record = try registry.resolveGateway(nil)
+    var renewed = 0
+    for _ in 0..<count {
+        let report = try await keeper.reconcile(record, options: Planner.Options())
+        guard report.inSync, report.revision == nil else { fail("a reconcile was not in sync or made a revision: \(report.changes)") }
+        renewed += try registry.portControlMappings(gatewayID: record.id).count
+    }
+    print(renewed)
+    return true
+}
+
 /// Runs a NAT-PMP/PCP command; false when `arguments` names none.
 func portControl(_ arguments: [String]) async throws -> Bool {
     guard let command = arguments.first, ["pmp-address", "pmp-map", "pcp-map", "pcp-announce"].contains(command) else { return false }
@@ -105,6 +129,7 @@ func portControl(_ arguments: [String]) async throws -> Bool {
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if try await portControl(arguments) { exit(0) }
+    if try await renewals(arguments) { exit(0) }
 } catch {
     fail("\(error)")
 }

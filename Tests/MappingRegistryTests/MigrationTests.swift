@@ -12,6 +12,7 @@ import Testing
     static let shipped: KeyValuePairs<String, String> = [
         "0001_create_registry": "173c37964241fa0499357d942e14f2b5e54b867f45ca13bc7e54bc978dcecaf9",
         "0002_add_description_limit": "c7c7c03ae59b5d3586b3f7e73a629bcfb65c3da9267b454b556ffdf6cbacc0de",
+        "0003_add_port_control": "962bbd3432286942861471903258fb653a9f9f15b8a9f3f0f275981e43e32eaa",
     ]
 
     static var migrationsDirectory: URL { repositoryRoot.appendingPathComponent("Migrations") }

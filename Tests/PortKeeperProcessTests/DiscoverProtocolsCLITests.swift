@@ -45,9 +45,10 @@ struct DiscoverProtocolsCLITests {
             #expect(text.stdout.contains("PCP           answered, version 2, epoch 1000 s"), "\(text.stdout)")
             #expect(text.stdout.contains("uses          PCP: PCP answers (UPnP IGD does not)"), "\(text.stdout)")
             #expect(text.stdout.contains("NAT-PMP       answered, external IP 203.0.113.7 (reserved), epoch 1000 s"), "\(text.stdout)")
-            // Not recorded: the registry knows UPnP gateways only (yet).
+            // Recorded once, as a PCP gateway, however many times discover ran.
             let gateways = try await PortKeeperCLI.run(["gateways", "--json", "--db", registry.path])
-            #expect(try JSONValue.parse(gateways.stdout)["gateways"]?.elements.isEmpty == true)
+            let known = try JSONValue.parse(gateways.stdout)["gateways"]?.elements ?? []
+            #expect(known.count == 1 && known.first?["protocol"] == .string("pcp") && known.first?["portControlServer"] == .string("127.0.0.1"), "\(gateways.stdout)")
         }
     }
 

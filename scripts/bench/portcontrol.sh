@@ -6,15 +6,17 @@
 #
 # What it measures (every portkeeper command runs in the lab's LAN namespace):
 #   reconcile on pcp-only   N declared (default 100) on miniupnpd with UPnP off: the first
-#                           reconcile (makes them), then 5 in-sync reconciles; wall time each, and
+#                           reconcile (makes them), then 3 in-sync reconciles; wall time each, and
 #                           the requests the gateway received, counted by nft in its namespace by
-#                           the first two bytes of each datagram (PCP MAP, PCP ANNOUNCE, NAT-PMP)
+#                           the first two bytes of each datagram (PCP MAP, PCP ANNOUNCE, NAT-PMP);
+#                           beside it, the reference: one MAP by lab-probe with the N in the table
 #   restore after a reboot  the same N on one v2-pmp gateway, over UPnP IGD (one registry) and over
 #                           PCP (another, --protocol pcp), 3 runs each: `lab.sh reboot`, then the
 #                           wall time of `portkeeper reconcile`
-#   renewals and the registry  N * 100 renewals (100 in-sync reconciles on pcp-only, one MAP each
-#                           mapping): the registry's size before and after (after a TRUNCATE
-#                           checkpoint, scripts/bench/registry.py) and its revisions
+#   renewals and the registry  10,000 renewals (1,000 in-sync reconciles of 10 mappings on a
+#                           pcp-only gateway of its own, in one process: lab-probe renewals): the
+#                           registry's rows and size before and after (after a TRUNCATE
+#                           checkpoint, scripts/bench/registry.py); MAPs counted by nft
 #   watch on 60 s leases    1 mapping, --protocol natpmp --lease 60, `watch --interval 3600` for M
 #                           minutes (default 10): the longest time the rule was missing from the nft
 #                           chain (polled every 0.2 s in the gateway namespace), the renewals (NAT-PMP
@@ -34,6 +36,8 @@ done
 [ "$(id -u)" = 0 ] || { echo "portcontrol.sh: needs root (network namespaces)" >&2; exit 2; }
 [ -x "$PK" ] || { echo "portcontrol.sh: no portkeeper at $PK (swift build -c release)" >&2; exit 2; }
 PK=$(readlink -f "$PK")
+PROBE=$(dirname "$PK")/lab-probe
+[ -x "$PROBE" ] || { echo "portcontrol.sh: no lab-probe beside $PK (swift build -c release --product lab-probe)" >&2; exit 2; }
 LAB=scripts/lab.sh
 REG=scripts/bench/registry.py
 TMP=$(mktemp -d)
@@ -94,22 +98,37 @@ first=$(elapsed "$t0" "$(now)"); after=$(counts "$A")
 made=$(( $(count_of "$after" pcp-map) - $(count_of "$before" pcp-map) ))
 times=()
 before=$(counts "$A")
-for _ in 1 2 3 4 5; do t0=$(now); pk "$A" "$DB" reconcile >/dev/null; times+=("$(elapsed "$t0" "$(now)")"); done
+for _ in 1 2 3; do t0=$(now); pk "$A" "$DB" reconcile >/dev/null; times+=("$(elapsed "$t0" "$(now)")"); done
 after=$(counts "$A")
-maps=$(( ($(count_of "$after" pcp-map) - $(count_of "$before" pcp-map)) / 5 ))
-announces=$(( ($(count_of "$after" pcp-announce) - $(count_of "$before" pcp-announce)) / 5 ))
+maps=$(( ($(count_of "$after" pcp-map) - $(count_of "$before" pcp-map)) / 3 ))
+announces=$(( ($(count_of "$after" pcp-announce) - $(count_of "$before" pcp-announce)) / 3 ))
+single=()
+for i in 1 2 3 4 5; do
+  t0=$(now); "$LAB" exec "$A" lan "$PROBE" pcp-map 192.168.77.1 "$(printf '%024x' "$i")" TCP $((29000 + i)) $((29000 + i)) 60 >/dev/null
+  single+=("$(elapsed "$t0" "$(now)")")
+done
 echo "| reconcile, $N declared, pcp-only miniupnpd: first (makes them) | ${first} s, $made PCP MAP sent (floor $N) |"
-echo "| reconcile, $N declared, in sync, 5 runs | $(python3 "$REG" stats "${times[@]}"); per run $maps PCP MAP (floor $N: one per mapping) + $announces ANNOUNCE |"
+echo "| reconcile, $N declared, in sync, 3 runs | $(python3 "$REG" stats "${times[@]}"); per run $maps PCP MAP (floor $N: one per mapping) + $announces ANNOUNCE |"
+echo "| reference: one PCP MAP by lab-probe (a process each) with those $N in miniupnpd's table, 5 runs | $(python3 "$REG" stats "${single[@]}") |"
 
 # --- renewals and the registry -----------------------------------------------------------------
-note "renewals: 100 in-sync reconciles of $N mappings"
-python3 "$REG" counts "$DB" > "$TMP/before.json"
-before=$(counts "$A")
-for _ in $(seq 100); do pk "$A" "$DB" reconcile >/dev/null; done
-after=$(counts "$A")
-python3 "$REG" counts "$DB" > "$TMP/after.json"
+# On a lab of its own with 10 mappings (miniupnpd's time per request grows with its table), in
+# one process (lab-probe renewals: the same Keeper.reconcile as the CLI, without 1,000 starts).
+R=pkr$(( $$ % 10000 ))
+note "renewals: 1,000 in-sync reconciles of 10 mappings (lab $R)"
+lab "$R" pcp-only
+count_setup "$R"
+RDB="$TMP/renewals.sqlite"
+N_SAVED=$N; N=10; declare_n "$R" "$RDB" "pcp://192.168.77.1" 23000; N=$N_SAVED
+pk "$R" "$RDB" reconcile >/dev/null
+python3 "$REG" counts "$RDB" > "$TMP/before.json"
+before=$(counts "$R"); t0=$(now)
+"$LAB" exec "$R" lan "$PROBE" renewals "$RDB" 1000 >/dev/null
+took=$(elapsed "$t0" "$(now)"); after=$(counts "$R")
+python3 "$REG" counts "$RDB" > "$TMP/after.json"
 renewals=$(( $(count_of "$after" pcp-map) - $(count_of "$before" pcp-map) ))
-echo "| registry after $renewals renewals (100 in-sync reconciles of $N) | $(python3 "$REG" diff "$TMP/before.json" "$TMP/after.json") |"
+echo "| registry after $renewals renewals (1,000 in-sync reconciles of 10 mappings, ${took} s) | $(python3 "$REG" diff "$TMP/before.json" "$TMP/after.json") |"
+"$LAB" down "$R" >/dev/null 2>&1 || true
 
 # --- restore after a reboot: UPnP vs PCP on one v2-pmp gateway --------------------------------
 B=pkb$(( $$ % 10000 ))
