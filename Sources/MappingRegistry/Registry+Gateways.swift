@@ -217,10 +217,7 @@ extension GatewayRecord {
         hardwareAddress = try row.stored("hardware_address", of: what)
         declaredProtocol = try row.stored("declared_protocol", of: what)
         serverEpochSeconds = try row.stored("server_epoch", of: what)
-        serverEpochSeen = try (row.stored("server_epoch_seen", of: what) as String?).map { text in
-            guard let date = Storage.parsedDate(text) else { throw UndecodableRow("\(what)'s server_epoch_seen") }
-            return date
-        }
+        serverEpochSeen = try row.storedOptionalDate("server_epoch_seen", of: what)
     }
 
     static func fetch(_ db: Database, udn: String) throws -> GatewayRecord? {

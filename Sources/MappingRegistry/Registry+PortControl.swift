@@ -208,14 +208,8 @@ extension PortControlMapping {
         assignedExternalPort = try row.stored("assigned_external_port", of: about)
         assignedExternalAddress = try row.stored("assigned_external_address", of: about)
         lifetime = try row.stored("lifetime", of: about)
-        func date(_ column: String) throws -> Date? {
-            try (row.stored(column, of: about) as String?).map { text in
-                guard let date = Storage.parsedDate(text) else { throw UndecodableRow("\(about)'s \(column)") }
-                return date
-            }
-        }
-        granted = try date("granted")
-        expires = try date("expires")
+        granted = try row.storedOptionalDate("granted", of: about)
+        expires = try row.storedOptionalDate("expires", of: about)
     }
 
     static func fetch(_ db: Database, gatewayID: Int64, key: MappingKey) throws -> PortControlMapping? {

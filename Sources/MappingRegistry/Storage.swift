@@ -65,6 +65,14 @@ extension Row {
         return try stored(column, of: record()) as T
     }
 
+    /// The time `column` holds, or nil for NULL.
+    /// - Throws: ``UndecodableRow`` when it holds text that is not a time.
+    func storedOptionalDate(_ column: String, of record: @autoclosure () -> String) throws -> Date? {
+        guard let text = try stored(column, of: record()) as String? else { return nil }
+        guard let date = Storage.parsedDate(text) else { throw UndecodableRow("\(record())'s \(column)") }
+        return date
+    }
+
     /// The time `column` holds, in one of the registry's time formats.
     func storedDate(_ column: String, of record: @autoclosure () -> String) throws -> Date {
         guard let date = Storage.parsedDate(try stored(column, of: record())) else { throw UndecodableRow("\(record())'s \(column)") }

@@ -137,21 +137,21 @@ lab "$B" v2-pmp
 UP="$TMP/upnp.sqlite" PC="$TMP/pcp2.sqlite"
 declare_n "$B" "$UP" "http://192.168.77.1:5000/rootDesc.xml" 22000
 pk "$B" "$UP" reconcile >/dev/null
-upnp_times=()
-for _ in 1 2 3; do
-  "$LAB" reboot "$B" >/dev/null
-  t0=$(now); pk "$B" "$UP" reconcile >/dev/null; upnp_times+=("$(elapsed "$t0" "$(now)")")
-  [ "$(rules "$B")" = "$N" ] || note "UPnP restore left $(rules "$B") rules"
-done
+# restore_times DB LABEL: 3 × (lab.sh reboot, then the wall time of reconcile), space-separated.
+restore_times() {
+  local times=()
+  for _ in 1 2 3; do
+    "$LAB" reboot "$B" >/dev/null
+    local t0; t0=$(now); pk "$B" "$1" reconcile >/dev/null; times+=("$(elapsed "$t0" "$(now)")")
+    [ "$(rules "$B")" = "$N" ] || note "$2 restore left $(rules "$B") rules"
+  done
+  echo "${times[@]}"
+}
+read -r -a upnp_times <<< "$(restore_times "$UP" UPnP)"
 "$LAB" reboot "$B" >/dev/null
 declare_n "$B" "$PC" "pcp://192.168.77.1" 22000 --protocol pcp
 pk "$B" "$PC" reconcile >/dev/null
-pcp_times=()
-for _ in 1 2 3; do
-  "$LAB" reboot "$B" >/dev/null
-  t0=$(now); pk "$B" "$PC" reconcile >/dev/null; pcp_times+=("$(elapsed "$t0" "$(now)")")
-  [ "$(rules "$B")" = "$N" ] || note "PCP restore left $(rules "$B") rules"
-done
+read -r -a pcp_times <<< "$(restore_times "$PC" PCP)"
 echo "| restore $N after a reboot, v2-pmp miniupnpd, \`reconcile\` wall time, 3 runs: over UPnP IGD | $(python3 "$REG" stats "${upnp_times[@]}") |"
 echo "| … the same $N over PCP, same gateway | $(python3 "$REG" stats "${pcp_times[@]}") |"
 "$LAB" down "$B" >/dev/null 2>&1 || true
