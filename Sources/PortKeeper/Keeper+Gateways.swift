@@ -57,7 +57,7 @@ extension Keeper {
 
     /// Records every gateway discovery found, whatever it answered over: a UPnP one by its UDN
     /// (with its PCP/NAT-PMP server, when that answered at its address), a PCP/NAT-PMP-only one
-    /// by its identity (``ObservedPortControl/identity``).
+    /// by its identity (`ObservedPortControl.identity`).
     /// - Returns: the records, in discovery's order.
     @discardableResult
     public func record(_ discovery: Inspector.Discovery) throws -> [GatewayRecord] {

@@ -8,7 +8,7 @@ import PortKeeperModel
 /// A gateway reached over PCP (RFC 6887) or NAT-PMP (RFC 6886) as a ``MappingGateway``.
 ///
 /// Neither protocol can list the gateway's table. What portkeeper made is known from the
-/// registry (``PortControlMapping``: the nonce, what was granted, until when), and checked
+/// registry (`PortControlMapping`: the nonce, what was granted, until when), and checked
 /// against the server's epoch at every read: a server whose epoch did not advance with our
 /// clock restarted and lost its mappings, so the table reads as empty and reconcile makes them
 /// again. Every request for a mapping carries the nonce written to the registry before it was
