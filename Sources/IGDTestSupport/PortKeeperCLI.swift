@@ -24,11 +24,12 @@ public enum PortKeeperCLI {
 
     /// Runs the built portkeeper with `arguments`, `environment` added to the inherited one
     /// (and the generous request timeout unless the test sets its own).
-    /// `takingTurns`: for tables of many command lines run in parallel (``ProcessRunner/slots``).
+    /// `takingTurns`: for tables of many command lines run in parallel (``ProcessRunner/slots``);
+    /// `readerGone`: that output stream has no reader, as a pipe into a `head` that has exited.
     public static func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration = .seconds(90),
-                           takingTurns: Bool = false) async throws -> ProcessResult {
+                           takingTurns: Bool = false, readerGone: StandardStreamName? = nil) async throws -> ProcessResult {
         try await ProcessRunner.run(try Products.path("portkeeper"), arguments, environment: environment(for: arguments, adding: extra),
-                                    timeout: timeout, waitsForASlot: takingTurns)
+                                    readerGone: readerGone, timeout: timeout, waitsForASlot: takingTurns)
     }
 
     /// Runs the built portkeeper through `/bin/sh -c script`, the executable's path as `$0` and

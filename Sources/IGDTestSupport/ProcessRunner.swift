@@ -67,7 +67,9 @@ public enum ProcessRunner {
     ///
     /// Standard output and error are read concurrently while it runs, so large output cannot
     /// deadlock. `environment` adds to (or overrides) the inherited environment. `stdin` is written
-    /// to its standard input, which is otherwise /dev/null. After `timeout` the process gets
+    /// to its standard input, which is otherwise /dev/null. `readerGone` gives one output stream
+    /// no reader from the start, as a pipe into a `head` that has already exited: the child's
+    /// writes to it fail with EPIPE (or SIGPIPE), and it reads back empty. After `timeout` the process gets
     /// SIGTERM, then SIGKILL, and ``ProcessError/timedOut(command:timeout:partial:)`` is thrown.
     ///
     /// The wait happens on a thread of its own, never on the Swift concurrency pool: tests run
@@ -81,6 +83,7 @@ public enum ProcessRunner {
         _ arguments: [String],
         environment: [String: String]? = nil,
         stdin: String? = nil,
+        readerGone: StandardStreamName? = nil,
         timeout: Duration,
         waitsForASlot: Bool = false
     ) async throws -> ProcessResult {
@@ -89,7 +92,7 @@ public enum ProcessRunner {
                 if waitsForASlot { slots.wait() }
                 defer { if waitsForASlot { slots.signal() } }
                 continuation.resume(with: Result {
-                    try runBlocking(executable, arguments, environment: environment, stdin: stdin, timeout: timeout)
+                    try runBlocking(executable, arguments, environment: environment, stdin: stdin, readerGone: readerGone, timeout: timeout)
                 })
             }
         }
@@ -108,9 +111,10 @@ public enum ProcessRunner {
         _ arguments: [String],
         environment: [String: String]? = nil,
         stdin: String? = nil,
+        readerGone: StandardStreamName? = nil,
         timeout: Duration
     ) throws -> ProcessResult {
-        let running = try RunningProcess(executable, arguments, environment: environment, stdin: stdin)
+        let running = try RunningProcess(executable, arguments, environment: environment, stdin: stdin, readerGone: readerGone)
         guard running.waitForExit(timeout: timeout) else {
             let partial = running.stop()
             throw ProcessError.timedOut(command: [executable] + arguments, timeout: timeout, partial: partial)
@@ -145,17 +149,19 @@ final class RunningProcess: Sendable {
     private let stderr: PipeCollector
 
     /// Launches the process; throws when it cannot be started.
-    init(_ executable: String, _ arguments: [String], environment: [String: String]?, stdin: String?) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String]?, stdin: String?,
+         readerGone: StandardStreamName? = nil) throws {
         command = [executable] + arguments
         let path = try ProcessRunner.resolve(executable)
         var fullEnvironment = ProcessInfo.processInfo.environment
         if let environment {
             fullEnvironment.merge(environment) { _, new in new }
         }
-        let child = try ProcessSpawn.spawn(path: path, arguments: arguments, environment: fullEnvironment, feedStdin: stdin != nil)
+        let child = try ProcessSpawn.spawn(path: path, arguments: arguments, environment: fullEnvironment, feedStdin: stdin != nil,
+                                           readerGone: readerGone)
         pid = child.pid
-        stdout = PipeCollector(FileHandle(fileDescriptor: child.stdout, closeOnDealloc: true))
-        stderr = PipeCollector(FileHandle(fileDescriptor: child.stderr, closeOnDealloc: true))
+        stdout = child.stdout < 0 ? .nothing : PipeCollector(FileHandle(fileDescriptor: child.stdout, closeOnDealloc: true))
+        stderr = child.stderr < 0 ? .nothing : PipeCollector(FileHandle(fileDescriptor: child.stderr, closeOnDealloc: true))
         if let fd = child.stdin {
             Self.feed(stdin ?? "", to: FileHandle(fileDescriptor: fd, closeOnDealloc: true))
         }
@@ -250,6 +256,13 @@ final class PipeCollector: Sendable {
             try? handle.close()
             done.signal()
         }
+    }
+
+    /// A stream whose reader is gone (``StandardStreamName``): nothing arrives.
+    static var nothing: PipeCollector { PipeCollector() }
+
+    private init() {
+        done.signal()
     }
 
     /// The text read so far, without waiting.

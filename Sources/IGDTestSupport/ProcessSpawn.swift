@@ -7,6 +7,12 @@ import Darwin
 #endif
 import Foundation
 
+/// One of a child's output streams.
+public enum StandardStreamName: Sendable {
+    case stdout
+    case stderr
+}
+
 /// Starting a child process with posix_spawn, its standard streams on pipes.
 ///
 /// Foundation's `Process` is not used: on Linux it notices a child's exit through a socket the
@@ -27,8 +33,12 @@ enum ProcessSpawn {
     /// another child started at the same moment from this library.
     private static let spawnLock = NSLock()
 
-    /// Starts `path` with `arguments` (argv[1…]) and exactly `environment`.
-    static func spawn(path: String, arguments: [String], environment: [String: String], feedStdin: Bool) throws -> Child {
+    /// Starts `path` with `arguments` (argv[1…]) and exactly `environment`. With `readerGone`,
+    /// that stream's pipe has no reader from the start (its read end is closed before the child
+    /// exists), so every write the child makes to it fails with EPIPE, as under `| head -1` once
+    /// `head` has gone; the child's end reads as -1.
+    static func spawn(path: String, arguments: [String], environment: [String: String], feedStdin: Bool,
+                      readerGone: StandardStreamName? = nil) throws -> Child {
         spawnLock.lock()
         defer { spawnLock.unlock() }
 
@@ -37,6 +47,18 @@ enum ProcessSpawn {
         let inPipe = feedStdin ? try makePipe() : nil
         var parentEnds = [outPipe.read, errPipe.read]
         var childEnds = [outPipe.write, errPipe.write]
+        var (stdoutRead, stderrRead) = (outPipe.read, errPipe.read)
+        switch readerGone {
+        case .stdout?:
+            close(outPipe.read)
+            stdoutRead = -1
+        case .stderr?:
+            close(errPipe.read)
+            stderrRead = -1
+        case nil:
+            break
+        }
+        parentEnds.removeAll { $0 != stdoutRead && $0 != stderrRead && $0 != inPipe?.write }
         if let inPipe {
             parentEnds.append(inPipe.write)
             childEnds.append(inPipe.read)
@@ -101,7 +123,7 @@ enum ProcessSpawn {
             parentEnds.forEach { close($0) }
             throw SpawnError(path: path, errno: status)
         }
-        return Child(pid: pid, stdout: outPipe.read, stderr: errPipe.read, stdin: inPipe?.write)
+        return Child(pid: pid, stdout: stdoutRead, stderr: stderrRead, stdin: inPipe?.write)
     }
 
     /// Waits for `pid` to exit and returns its status: the exit code, or 128 + the signal that

@@ -17,9 +17,11 @@ public struct ScratchRegistry: Sendable {
     public var path: String { directory + "/registry.sqlite" }
 
     /// Runs the built portkeeper with `--db` this registry.
-    /// `takingTurns`: for tables of many command lines run in parallel (ProcessRunner.slots).
-    public func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90), takingTurns: Bool = false) async throws -> ProcessResult {
-        try await PortKeeperCLI.run(arguments + ["--db", path], timeout: timeout, takingTurns: takingTurns)
+    /// `takingTurns`: for tables of many command lines run in parallel (ProcessRunner.slots);
+    /// `readerGone`: that output stream has no reader (``StandardStreamName``).
+    public func portkeeper(_ arguments: [String], timeout: Duration = .seconds(90), takingTurns: Bool = false,
+                           readerGone: StandardStreamName? = nil) async throws -> ProcessResult {
+        try await PortKeeperCLI.run(arguments + ["--db", path], timeout: timeout, takingTurns: takingTurns, readerGone: readerGone)
     }
 
     /// The bytes of the registry file and of its -wal file.

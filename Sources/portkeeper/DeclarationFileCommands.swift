@@ -130,7 +130,7 @@ struct ExportCommand: AsyncParsableCommand {
                 if case .address(let address) = mapping.client { remote = !subnets.contains { $0.contains(address) } }
                 return DeclarationFile.Entry(mapping: mapping, allowRemoteClient: remote)
             }
-            FileHandle.standardOutput.write(Data(DeclarationFile(gateway: record.udn, mappings: entries).yaml().utf8))
+            StandardStream.output.write(DeclarationFile(gateway: record.udn, mappings: entries).yaml())
         }
     }
 }

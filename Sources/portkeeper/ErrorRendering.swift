@@ -247,12 +247,12 @@ enum Problems {
 
     /// A failure under --json: one line of JSON on stderr.
     static func errorDocument(_ error: ErrorJSON) {
-        FileHandle.standardError.write(Data((Render.jsonLine(ErrorDocument(error: error)) + "\n").utf8))
+        StandardStream.error.write(Render.jsonLine(ErrorDocument(error: error)) + "\n")
     }
 
     private static func line(_ level: String, _ message: String) {
         let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-        FileHandle.standardError.write(Data("portkeeper: \(level): \(Render.printable(flat))\n".utf8))
+        StandardStream.error.write("portkeeper: \(level): \(Render.printable(flat))\n")
     }
 
     /// One warning per entry of the gateway's table that makes no sense.

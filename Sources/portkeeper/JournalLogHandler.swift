@@ -17,7 +17,7 @@ struct JournalLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let line = "\(Self.priority(event.level))\(label): [\(event.source)] \(event.message)"
-        FileHandle.standardError.write(Data((line.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+        StandardStream.error.write(line.replacingOccurrences(of: "\n", with: " ") + "\n")
     }
 
     static func priority(_ level: Logger.Level) -> String {

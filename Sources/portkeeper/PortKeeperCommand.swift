@@ -9,13 +9,16 @@ struct PortKeeperCommand: AsyncParsableCommand {
     /// only call an "unexpected argument". Under --json a usage error is one line of JSON on
     /// stderr, as every other failure (code "usage", exit 64).
     static func main() async {
+        // A reader gone from stdout or stderr is handled where the text is written
+        // (StandardStream): the same whichever path writes, ArgumentParser's included.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let json = arguments.contains("--json")
         if let first = arguments.first, let suggestion = suggestion(for: first) {
             if json {
                 Problems.errorDocument(ErrorJSON(code: usageCode, message: "unknown command '\(first)'", hint: "did you mean '\(suggestion)'?"))
             } else {
-                FileHandle.standardError.write(Data("Error: unknown command '\(first)'. Did you mean '\(suggestion)'?\nUsage: portkeeper <subcommand>\n  See 'portkeeper --help' for more information.\n".utf8))
+                StandardStream.error.write("Error: unknown command '\(first)'. Did you mean '\(suggestion)'?\nUsage: portkeeper <subcommand>\n  See 'portkeeper --help' for more information.\n")
             }
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
@@ -66,7 +69,7 @@ struct PortKeeperCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "portkeeper",
-        abstract: "Keeps a router's UPnP port mappings the way you declared them.",
+        abstract: "Keeps a router's port mappings (UPnP IGD, PCP, NAT-PMP) the way you declared them.",
         discussion: HelpText.root,
         version: "0.1.0",
         subcommands: [

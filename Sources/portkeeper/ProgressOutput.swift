@@ -38,7 +38,7 @@ final class ProgressOutput: @unchecked Sendable {
     /// For a command: stdout, the indicator when it is a terminal.
     static func standard(json: Bool) -> ProgressOutput {
         ProgressOutput(json: json, terminal: isatty(STDOUT_FILENO) == 1) { text in
-            FileHandle.standardOutput.write(Data(text.utf8))
+            StandardStream.output.write(text)
         }
     }
 
