@@ -15,7 +15,9 @@
 #                                  the lifetimes bound what NAT-PMP/PCP grant (miniupnpd's
 #                                  defaults 120 and 86400 when not given)
 #        lab.sh down NAME          stop miniupnpd, delete the namespaces
-#        lab.sh reboot NAME        restart miniupnpd with its nft chains flushed (mappings gone)
+#        lab.sh reboot NAME [PROFILE]   restart miniupnpd with its nft chains flushed (mappings
+#                                  gone); with PROFILE, serving that from now on (the
+#                                  administrator switched UPnP off, or NAT-PMP/PCP on)
 #        lab.sh stop-gw NAME       stop miniupnpd only (the gateway is "off")
 #        lab.sh start-gw NAME      start miniupnpd again
 #        lab.sh exec NAME HOST CMD...   run CMD on HOST (gw, lan, out)
@@ -195,8 +197,19 @@ down() {
 }
 
 reboot() {
-  local name=$1
+  local name=$1 profile=${2:-} dir=$STATE_ROOT/$1
+  name_ok "$name"
+  [ -f "$dir/profile" ] || die "no lab named '$name'"
   stop_gw "$name"
+  if [ -n "$profile" ]; then
+    profile_flags "$profile" >/dev/null || die "profile must be v2, v1, v2-pmp or pcp-only: '$profile'"
+    # The lifetimes it was started with stay.
+    local min_lifetime max_lifetime
+    min_lifetime=$(sed -n 's/^min_lifetime=//p' "$dir/miniupnpd.conf")
+    max_lifetime=$(sed -n 's/^max_lifetime=//p' "$dir/miniupnpd.conf")
+    echo "$profile" > "$dir/profile"
+    write_conf "$name" "$profile" "$min_lifetime" "$max_lifetime"
+  fi
   nft_setup "$name"     # a router reboot loses every mapping
   start_gw "$name"
 }

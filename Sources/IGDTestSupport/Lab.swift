@@ -115,6 +115,13 @@ public struct Lab: Sendable {
         try await script(["reboot", name], timeout: .seconds(60))
     }
 
+    /// Restarts miniupnpd serving `profile` from now on, its rules flushed: the administrator
+    /// changed what the router speaks (switched UPnP off and left PCP on, say). ``profile``
+    /// keeps telling what it was started with.
+    public func reboot(as profile: LabProfile) async throws {
+        try await script(["reboot", name, profile.rawValue], timeout: .seconds(60))
+    }
+
     /// Stops miniupnpd only (the gateway is "off"; the namespaces stay).
     public func stopGateway() async throws {
         try await script(["stop-gw", name], timeout: .seconds(60))

@@ -117,6 +117,36 @@ extension Registry {
         }
     }
 
+    /// Records that a gateway known over UPnP IGD no longer answers it (the user switched UPnP
+    /// off, as security guides advise) while its PCP/NAT-PMP server answers at its LAN address:
+    /// its UPnP description, service and control URL are forgotten, so its mappings are made
+    /// over PCP or NAT-PMP from now on. It keeps its identity (its UDN), declarations and
+    /// history; should UPnP answer again, discovery records it again by that UDN.
+    /// - Returns: the record as it is now, and the move for history (UPnP IGD at its control URL
+    ///   → PCP or NAT-PMP at its server).
+    @discardableResult
+    public func recordUPnPGone(gatewayID: Int64, server observed: ObservedPortControl, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
+        try writing { db in
+            guard let before = try GatewayRecord.fetch(db, id: gatewayID) else {
+                throw RegistryError.notFound("no gateway with id \(gatewayID)")
+            }
+            try db.execute(sql: """
+                UPDATE gateway SET description_url = '', service_type = '', control_url = '', service_choice = '',
+                  port_control_server = ?, speaks_pcp = ?, speaks_natpmp = ?,
+                  hardware_address = COALESCE(?, hardware_address), last_seen = ? WHERE id = ?
+                """, arguments: [observed.server, observed.speaksPCP, observed.speaksNATPMP, observed.hardwareAddress, Storage.text(now), gatewayID])
+            try db.execute(sql: "DELETE FROM gateway_service WHERE gateway_id = ?", arguments: [gatewayID])
+            if let address = observed.externalAddress {
+                _ = try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now))
+            }
+            guard let record = try GatewayRecord.fetch(db, id: gatewayID) else {
+                throw RegistryError.notFound("no gateway with id \(gatewayID)")
+            }
+            let was = before.controlURL.map { "UPnP IGD at \($0)" } ?? before.location
+            return (record, [Change(.gatewayMoved, nil, "\(was) → \(record.mappingProtocol.0) at \(observed.server):5351")])
+        }
+    }
+
     /// Remembers the protocol the user chose for a gateway's mappings (nil: portkeeper's choice).
     public func declareProtocol(_ chosen: GatewayProtocol?, gatewayID: Int64) throws {
         try writing { db in

@@ -142,7 +142,13 @@ extension Keeper {
             do {
                 found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(descriptionURL, probe: probe) }
             } catch let error as TransportError where error.suggestsGatewayMoved {
-                found = try await findAgain(known, unansweredAt: descriptionURL, error, probe: probe)
+                switch try await findAgain(known, unansweredAt: descriptionURL, error, probe: probe) {
+                case .upnp(let gateway):
+                    found = gateway
+                case .portControlOnly(let switched, _):
+                    throw PortKeeperError(.unsupported, "\(known.friendlyName) answers UPnP IGD no more; it answers \(switched.mappingProtocol.0) at \(switched.location), over which its mappings are made from now on",
+                                          context: .upnpGone)
+                }
             }
         }
         return (found, try record(found).record)
@@ -199,24 +205,54 @@ extension Keeper {
             return (try await body(record, try mappingGateway(for: record)), record, [])
         } catch let error as TransportError where error.suggestsGatewayMoved && rediscover && record.mappingProtocol.0 == .upnp {
             // Only a UPnP gateway can be found again by its UDN; a PCP server is at its LAN address.
-            let (moved, changes) = try self.record(try await findAgain(record, unansweredAt: record.controlURL ?? record.descriptionURL, error))
+            let (moved, changes): (GatewayRecord, [Change])
+            switch try await findAgain(record, unansweredAt: record.controlURL ?? record.descriptionURL, error) {
+            case .upnp(let gateway): (moved, changes) = try self.record(gateway)
+            case .portControlOnly(let switched, let change): (moved, changes) = (switched, change)
+            }
             return (try await body(moved, try mappingGateway(for: moved)), moved, changes)
         }
+    }
+
+    /// Where ``findAgain(_:unansweredAt:_:probe:)`` found a gateway that stopped answering.
+    enum FoundAgain {
+        /// Over UPnP IGD, by its UDN (perhaps at another address or port).
+        case upnp(Gateway)
+        /// UPnP IGD answers no more, but PCP or NAT-PMP does at its LAN address: the registry
+        /// now makes its mappings over that (the record, and the move for history).
+        case portControlOnly(GatewayRecord, [Change])
     }
 
     /// The one way a recorded gateway is found again after it stopped answering at `url` (a
     /// reboot onto another port or address): discovery, and the gateway whose UDN is the record's.
     /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
+    ///
+    /// Discovery probes PCP/NAT-PMP too (where it may: the default gateway, or
+    /// `$PORTKEEPER_PCP_SERVER`). When the UDN does not answer but that server does at the
+    /// gateway's own LAN address, the user most likely switched UPnP off and left PCP on (what
+    /// security guides advise): unless UPnP IGD was chosen with `--protocol upnp`, the gateway
+    /// is kept over PCP or NAT-PMP from then on (``FoundAgain/portControlOnly(_:_:)``).
     func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL?, _ error: TransportError,
-                   probe: GatewayClient.ProbePolicy = .always) async throws -> Gateway {
+                   probe: GatewayClient.ProbePolicy = .always) async throws -> FoundAgain {
         let url = url?.description ?? record.location
         logger.info("gateway \(record.udn) did not answer at \(url) (\(error)); rediscovering")
-        let answered = try await Inspector(client: client, discovery: discovery).search(probe: probe).gateways
-        guard let found = answered.first(where: { $0.udn == record.udn }) else {
-            throw PortKeeperError(.gatewayUnreachable, "\(record.friendlyName) did not answer at \(url) (\(error.detail)) and was not found again by discovery",
-                                  hint: "check that the router is on and UPnP enabled, then try again")
+        let found: Inspector.Discovery
+        do {
+            found = try await Inspector(client: client, discovery: discovery).discover(at: nil, probe: probe)
+        } catch let nothing as PortKeeperError where nothing.kind == .notFound {
+            found = Inspector.Discovery(gateways: [], portControl: [], portControlServer: nil, failures: [])
         }
-        return found
+        if let gateway = found.gateways.first(where: { $0.udn == record.udn }) { return .upnp(gateway) }
+        let server = found.portControl.first { $0.server == record.lanAddress && ($0.speaksPCP || $0.speaksNATPMP) }
+        guard let server, record.declaredProtocol == nil else {
+            let pcp = server.map { _ in "; PCP/NAT-PMP answers at \(record.lanAddress.map(\.description) ?? "its address"), but UPnP IGD was chosen for it" } ?? ""
+            throw PortKeeperError(.gatewayUnreachable, "\(record.friendlyName) did not answer at \(url) (\(error.detail)) and was not found again by discovery" + pcp,
+                                  hint: server == nil ? "check that the router is on and UPnP enabled, then try again"
+                                                      : "switch UPnP on at the router again, or choose PCP for this gateway")
+        }
+        let (switched, changes) = try registry.recordUPnPGone(gatewayID: record.id, server: Self.observed(server))
+        logger.warning("\(record.friendlyName) answers UPnP IGD no more (\(url): \(error.detail)) but answers \(switched.mappingProtocol.0) at \(server.server): its mappings are made over \(switched.mappingProtocol.0) from now on")
+        return .portControlOnly(switched, changes)
     }
 
     /// The recorded gateway's mappings, reached with ``mappingGateways``, or over the protocol

@@ -98,6 +98,10 @@ public struct PortKeeperError: Error, Sendable, CustomStringConvertible {
         case descriptionNotServed(status: Int)
         /// A reconcile stopped sending because the gateway stopped answering.
         case reconcileInterrupted
+        /// A gateway known over UPnP IGD answers it no more but answers PCP or NAT-PMP, over
+        /// which the registry now keeps it: what needed UPnP (its description) can be asked
+        /// again the other way.
+        case upnpGone
     }
 
     /// What kind of failure it is: switch on this, never on the message.

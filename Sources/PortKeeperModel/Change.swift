@@ -41,7 +41,8 @@ public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
         case foundForeign = "found-foreign"
         /// The gateway's external address changed.
         case addressChanged = "address-changed"
-        /// The gateway answers at a new description URL.
+        /// The gateway answers at a new description URL, or only over PCP/NAT-PMP now (UPnP IGD
+        /// switched off at the router).
         case gatewayMoved = "gateway-moved"
         /// This host's address changed; "this host" mappings moved with it.
         case hostAddressChanged = "host-address-changed"

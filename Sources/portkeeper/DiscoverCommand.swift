@@ -49,13 +49,22 @@ struct StatusCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open())
             let reference = try gateway.reference()
-            if let record = try ListCommand.portControlGateway(reference, in: keeper.registry) {
+            func portControlStatus(_ record: GatewayRecord) async throws {
                 let (external, epoch) = try await keeper.portControlStatus(record)
                 emit(output.json ? Render.json(StatusDocument(record, external: external, epochSeconds: epoch))
                                  : Render.status(record, external: external, epochSeconds: epoch))
-                return
             }
-            let found = try await keeper.status(reference)
+            if let record = try ListCommand.portControlGateway(reference, in: keeper.registry) {
+                return try await portControlStatus(record)
+            }
+            let found: Gateway
+            do {
+                found = try await keeper.status(reference)
+            } catch let error as PortKeeperError where error.context == .upnpGone {
+                // UPnP was switched off at the router and PCP/NAT-PMP answers: ask that way.
+                guard let record = try ListCommand.portControlGateway(reference, in: keeper.registry) else { throw error }
+                return try await portControlStatus(record)
+            }
             emit(output.json ? Render.json(StatusDocument(found)) : Render.status(found))
         }
     }
@@ -85,16 +94,24 @@ struct ListCommand: AsyncParsableCommand {
         try await reportingFailures(verbose: discovery.verbose, json: output.json) {
             let keeper = discovery.keeper(try registry.open())
             let reference = try gateway.reference()
-            if let record = try Self.portControlGateway(reference, in: keeper.registry) {
-                // PCP and NAT-PMP cannot list: say so, and show what portkeeper made, as last verified.
+            // PCP and NAT-PMP cannot list: say so, and show what portkeeper made, as last verified.
+            func portControlTable(_ record: GatewayRecord) throws {
                 let declared = try keeper.registry.declarations(gatewayID: record.id)
                 let granted = try GrantedMapping.known(on: record, declared: declared, registry: keeper.registry)
                 let table = try keeper.registry.lastObservation(gatewayID: record.id) ?? []
                 emit(output.json ? Render.json(ListDocument(portControl: record, entries: table, granted: granted))
                                  : Render.portControlTable(record, entries: table, granted: granted))
-                return
             }
-            let found = try await keeper.liveGateway(reference, probe: .whenChoosing)
+            if let record = try Self.portControlGateway(reference, in: keeper.registry) {
+                return try portControlTable(record)
+            }
+            let found: Gateway
+            do {
+                found = try await keeper.liveGateway(reference, probe: .whenChoosing)
+            } catch let error as PortKeeperError where error.context == .upnpGone {
+                guard let record = try Self.portControlGateway(reference, in: keeper.registry) else { throw error }
+                return try portControlTable(record)
+            }
             let table = try await Inspector(client: keeper.client, discovery: discovery.options).mappings(on: found)
             emit(output.json ? Render.json(ListDocument(table, gateway: found)) : Render.table(table, gateway: found))
             Problems.warn(ignored: table.invalid, on: found.friendlyName)

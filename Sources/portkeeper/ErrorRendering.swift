@@ -141,6 +141,8 @@ enum ErrorRendering {
             return "the gateway's answer breaks the UPnP specification; run with --verbose for details"
         case .reconcileInterrupted:
             return "nothing more was sent to it; check the router, then run `portkeeper reconcile` again"
+        case .upnpGone:
+            return "run the command again: the gateway is read over PCP or NAT-PMP from now on"
         }
     }
 

@@ -130,6 +130,50 @@ struct LabPortControlKeeperTests {
         }
     }
 
+    /// The first command after the switch: reconcile finds the gateway again over PCP and keeps
+    /// going; status (which reads the UPnP description) asks again over PCP.
+    @Test("v2-pmp, then UPnP switched off at the router (PCP left on): the gateway is kept over PCP from then on, history says so",
+          arguments: ["reconcile", "status"])
+    func upnpSwitchedOff(firstCommand: String) async throws {
+        try await withLab(.v2PMP) { lab in
+            let server = try lab.startBackground(on: .lan, ["socat", "TCP-LISTEN:9393,reuseaddr,fork", "SYSTEM:echo still-here"])
+            defer { _ = server.terminate() }
+            try await lab.waitUntilListening(on: .lan, tcpPort: 9393)
+            struct Known: Decodable { var `protocol`: String; var controlURL: String? }
+
+            // First use: discovery finds UPnP and PCP on one gateway; UPnP is preferred.
+            let added = try await lab.portkeeper(["add", "9393/tcp", "--description", "web"])
+            try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+            let before = try decode([Known].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
+            try #require(before.map(\.protocol) == ["upnp"], "\(before)")
+            #expect(try await lab.reachFromOutsideOverPCP(port: 9393) == "still-here\n")
+
+            // The administrator switches UPnP off and leaves PCP on; the router restarts.
+            try await lab.reboot(as: .pcpOnly)
+            #expect(try await lab.forwards().isEmpty)
+
+            let first = try await lab.portkeeper([firstCommand])
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(first.stderr.contains("answers UPnP IGD no more"), "\(first.stderr)")
+            let after = try decode([Known].self, "gateways", try await lab.portkeeper(["gateways", "--json"]))
+            #expect(after.map(\.protocol) == ["pcp"] && after.first?.controlURL == nil, "one gateway still, now over PCP: \(after)")
+
+            let reconciled = try await lab.portkeeper(["reconcile"])
+            #expect(reconciled.status == 0, "\(reconciled.stdout)\(reconciled.stderr)")
+            #expect(try await lab.forwards() == [LabForward(protocol: "TCP", externalPort: 9393, internalClient: Lab.lanClient, internalPort: 9393)])
+            #expect(try await lab.reachFromOutsideOverPCP(port: 9393) == "still-here\n")
+            #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
+
+            if firstCommand == "reconcile" {
+                // A reconcile records what it found, the move included (status records nothing).
+                let history = try await lab.portkeeper(["history", "--json"])
+                #expect(history.stdout.contains("gateway-moved") && history.stdout.contains("PCP at \(Lab.lanGateway):5351"), "\(history.stdout)")
+            }
+            let list = try await lab.portkeeper(["list"])
+            #expect(list.status == 0 && list.stdout.contains("cannot list the router's table"), "\(list.stdout)\(list.stderr)")
+        }
+    }
+
     @Test("pcp-only: 12 mappings; reconciles killed after 20–300 ms; the next one leaves exactly one mapping per key")
     func killedMidMap() async throws {
         try await withLab(.pcpOnly) { lab in
