@@ -225,13 +225,13 @@ extension Keeper {
 
     /// The one way a recorded gateway is found again after it stopped answering at `url` (a
     /// reboot onto another port or address): discovery, and the gateway whose UDN is the record's.
-    /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
     ///
     /// Discovery probes PCP/NAT-PMP too (where it may: the default gateway, or
     /// `$PORTKEEPER_PCP_SERVER`). When the UDN does not answer but that server does at the
     /// gateway's own LAN address, the user most likely switched UPnP off and left PCP on (what
     /// security guides advise): unless UPnP IGD was chosen with `--protocol upnp`, the gateway
     /// is kept over PCP or NAT-PMP from then on (``FoundAgain/portControlOnly(_:_:)``).
+    /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
     func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL?, _ error: TransportError,
                    probe: GatewayClient.ProbePolicy = .always) async throws -> FoundAgain {
         let url = url?.description ?? record.location
