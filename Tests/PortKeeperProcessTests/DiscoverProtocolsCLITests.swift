@@ -26,7 +26,9 @@ struct DiscoverProtocolsCLITests {
     func portControlOnly() async throws {
         try await Self.withFakes { _, pcp, registry in
             let environment = ["PORTKEEPER_PCP_SERVER": "127.0.0.1:\(pcp.port)"]
-            let arguments = ["discover", "--json", "--db", registry.path]
+            // --timeout: the probe may take the whole window, so that a busy machine cannot end
+            // it before the fake answers (discover then waits the 15 s out).
+            let arguments = ["discover", "--timeout", "15", "--json", "--db", registry.path]
             let result = try await PortKeeperCLI.run(arguments, environment: environment)
             let document = try JSONOutputTests.expectDocument(result, "discover.schema.json", arguments)
             #expect(document["gateways"]?.elements.isEmpty == true)
@@ -39,7 +41,7 @@ struct DiscoverProtocolsCLITests {
             #expect(found["protocols"]?.elements.map { $0["status"] } == [.string("no-answer"), .string("answered"), .string("answered")])
             #expect(found["protocols"]?.elements.last?["externalIP"] == .string(FakePCPGateway().externalAddress.description))
 
-            let text = try await PortKeeperCLI.run(["discover", "--db", registry.path], environment: environment)
+            let text = try await PortKeeperCLI.run(["discover", "--timeout", "15", "--db", registry.path], environment: environment)
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.contains("PCP gateway 127.0.0.1"), "\(text.stdout)")
             #expect(text.stdout.contains("PCP           answered, version 2, epoch 1000 s"), "\(text.stdout)")

@@ -35,6 +35,9 @@ struct UPnPSwitchedOffTests {
             )).record.id
             var discovery = GatewayBehaviourTests.loopbackDiscovery(port: 9)
             discovery.portControl = .server(server.address, port: server.port)
+            // The probe has discovery's window: a generous one, for a fake answering on a busy
+            // machine (the search ends soon after the probe's answer all the same).
+            discovery.window = .seconds(20)
             keeper = Keeper(registry: registry, client: roomyClient(), discovery: discovery, command: "portkeeper reconcile")
             keeper.portControl = PortControlClient(serverPort: server.port)
             _ = try keeper.declare(DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 7101), client: .thisHost, internalPort: 7101,
