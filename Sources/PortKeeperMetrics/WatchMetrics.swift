@@ -100,7 +100,7 @@ public final class WatchMetrics: Sendable {
                 state.series?.errors[error.kind]?.increment()
             case .retrying(let error, _), .notListening(let error, _):
                 state.series?.errors[Failure.kind(of: error)]?.increment()
-            case .announcedLeaving, .announcedMove, .announcedReturn, .verified, .moved,
+            case .announcedLeaving, .announcedMove, .announcedReturn, .announcedAddress, .verified, .moved,
                  .externalAddressChanged, .hostAddressChanged, .updated, .deleted, .operationsFailed,
                  .ignored, .notInSync, .away, .stopped:
                 break

@@ -28,6 +28,8 @@ enum WatchLog {
             return (.info, "gateway announced itself again; checking now")
         case let .announcedEpoch(seconds, over):
             return (.info, "gateway announced over \(over) that it restarted (epoch \(seconds) s); checking now")
+        case .announcedAddress(let address):
+            return (.info, "gateway announced over NAT-PMP that its external address is \(address) now; checking now")
         case let .rebooted(uptime, was):
             return (.info, "gateway rebooted (uptime \(was) s → \(uptime) s)")
         case .verified(let gateway):
@@ -151,6 +153,7 @@ struct WatchEventDocument: Encodable {
         case .announcedMove: "announced-move"
         case .announcedReturn: "announced-return"
         case .announcedEpoch: "announced-epoch"
+        case .announcedAddress: "announced-address"
         case .rebooted: "rebooted"
         case .checked: "checked"
         case .verified: "verified"

@@ -79,6 +79,7 @@ struct JSONSchemaTests {
             .notListening(error: error, interval: .milliseconds(1500)),
             .announcedLeaving, .announcedRestart(bootID: 2, was: 1), .announcedMove(location: "http://192.0.2.1:5000/d.xml"), .announcedReturn,
             .announcedEpoch(seconds: 3, over: .pcp),
+            .announcedAddress(address: "203.0.113.9"),
             .rebooted(uptime: 5, was: 500), .verified(gateway: "R"), .moved(detail: "A → B"), .externalAddressChanged(detail: "1 → 2"),
             .hostAddressChanged(detail: "moved"), .restored(count: 2, lostOnGateway: true, afterReboot: true, revision: 4),
             .restored(count: 1, lostOnGateway: false, afterReboot: false, revision: nil), .renewed(count: 1), .updated(count: 1),
@@ -96,7 +97,7 @@ struct JSONSchemaTests {
             #expect(check.problems(line, against: "watch-event.schema.json") == [], "\(line)")
             names.insert(WatchEventDocument.name(event))
         }
-        #expect(names.count == 23, "one event of each kind: \(names.sorted())")
+        #expect(names.count == 24, "one event of each kind: \(names.sorted())")
         // The level filter is the log's: verified (debug) is left out at info.
         #expect(WatchLog.json(for: .verified(gateway: "R"), atLeast: .info) == nil)
     }

@@ -21,6 +21,9 @@ public enum WatchEvent: Sendable {
     /// Its PCP or NAT-PMP server announced its epoch (`seconds` since its mapping state began)
     /// on 224.0.0.1:5350: it restarted and may have lost every mapping.
     case announcedEpoch(seconds: UInt32, over: GatewayProtocol)
+    /// Its NAT-PMP server announced another external address, its epoch unbroken: the
+    /// mappings stand, reached at `address` now.
+    case announcedAddress(address: String)
 
     /// Its uptime went down: it rebooted, whether it said so or not.
     case rebooted(uptime: UInt32, was: UInt32)

@@ -27,6 +27,9 @@ public enum WakeReason: Sendable, Equatable {
     case move
     /// It announced itself again while away.
     case returned
+    /// Its NAT-PMP server announced another external address, its epoch unbroken (RFC 6886
+    /// §3.2.1): the mappings stand, the address they are reached at changed.
+    case addressChanged
 }
 
 /// The timing rules of `watch`, apart from any I/O: when to look at the gateway, why, and how
@@ -78,6 +81,8 @@ struct WatchStateMachine<Instant: InstantProtocol> where Instant.Duration == Dur
     private var lastNews: (news: News, at: Instant)?
     /// The last PCP/NAT-PMP announcement heard, to tell a repeat of it from a new restart.
     private var lastServerAnnouncement: (announcement: ServerAnnouncement, at: Instant)?
+    /// The external address NAT-PMP last announced, to tell an address change from a repeat.
+    private var lastAnnouncedAddress: IPv4Address?
 
     /// A machine that looks at once.
     init(policy: Policy, random: any RandomNumberGenerator, bootID: UInt32?, now: Instant) {
@@ -108,16 +113,29 @@ struct WatchStateMachine<Instant: InstantProtocol> where Instant.Duration == Dur
     /// 250 ms apart and doubling; RFC 6887 §14.1.3 alike), and miniupnpd over both protocols at
     /// once: the first is a restart, to be looked at with a full reconcile. Another within a
     /// second, or one whose epoch advanced as our clock did since the last one heard (the RFC's
-    /// epoch check), is the same news; an epoch that went back is a new restart.
+    /// epoch check), is the same news; an epoch that went back is a new restart. Same news but
+    /// for another external address (NAT-PMP announces a change of address, RFC 6886 §3.2.1) is
+    /// an address change: a full look, which reads and records the new address.
     private mutating func announced(_ announcement: ServerAnnouncement, at now: Instant) -> Decision {
-        defer { lastServerAnnouncement = (announcement, now) }
+        let previousAddress = lastAnnouncedAddress
+        defer {
+            lastServerAnnouncement = (announcement, now)
+            if let address = announcement.externalAddress { lastAnnouncedAddress = address }
+        }
+        var restart = true
         if let last = lastServerAnnouncement {
             let elapsed = last.at.duration(to: now)
-            if elapsed < .seconds(1) && announcement.epochSeconds >= last.announcement.epochSeconds { return .ignore }
-            if !announcement.restarted(since: last.announcement, elapsed: elapsed) { return .ignore }
+            let sameBurst = elapsed < .seconds(1) && announcement.epochSeconds >= last.announcement.epochSeconds
+            restart = !sameBurst && announcement.restarted(since: last.announcement, elapsed: elapsed)
         }
-        let over: GatewayProtocol = announcement.via == .pcp ? .pcp : .natPMP
-        return .check(.restart, announced: .announcedEpoch(seconds: announcement.epochSeconds, over: over))
+        if restart {
+            let over: GatewayProtocol = announcement.via == .pcp ? .pcp : .natPMP
+            return .check(.restart, announced: .announcedEpoch(seconds: announcement.epochSeconds, over: over))
+        }
+        if let address = announcement.externalAddress, let previousAddress, address != previousAddress {
+            return .check(.addressChanged, announced: .announcedAddress(address: address.description))
+        }
+        return .ignore
     }
 
     /// A gateway sends its announcements in bursts (one per device and service type, often

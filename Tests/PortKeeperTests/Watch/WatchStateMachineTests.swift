@@ -180,6 +180,26 @@ struct WatchStateMachineTests {
         else { Issue.record("a NAT-PMP announcement is a restart"); return }
     }
 
+    @Test("NAT-PMP announcing another external address, its epoch unbroken, is an address change (a full look, told with the address); the same address again is nothing")
+    func announcedAddressChange() {
+        var machine = machine()
+        func natPMP(_ epoch: UInt32, _ address: IPv4Address) -> Wake {
+            .serverAnnouncement(ServerAnnouncement(via: .natPMP, epochSeconds: epoch, externalAddress: address))
+        }
+        let first = IPv4Address(203, 0, 113, 7), second = IPv4Address(198, 51, 100, 20)
+        #expect(reason(machine.decide(natPMP(100, first), at: .at(0), location: Self.location)) == .restart)
+        #expect(reason(machine.decide(natPMP(400, first), at: .at(300), location: Self.location)) == nil, "same address, epoch in step")
+        guard case .check(.addressChanged, .announcedAddress(let address)?) = machine.decide(natPMP(700, second), at: .at(600), location: Self.location)
+        else { Issue.record("another address is an address change"); return }
+        #expect(address == "198.51.100.20")
+        #expect(!Machine.startsWithQuickCheck(.addressChanged), "a full look: it reads and records the new address")
+        // The rest of its burst says the same.
+        #expect(reason(machine.decide(natPMP(700, second), at: .at(600.25), location: Self.location)) == nil)
+        #expect(reason(machine.decide(natPMP(701, second), at: .at(601), location: Self.location)) == nil)
+        // A restart announcing another address at once is told as the restart.
+        #expect(reason(machine.decide(natPMP(0, first), at: .at(900), location: Self.location)) == .restart)
+    }
+
     @Test("the server's repeats (0.25 s, 0.75 s, 1.75 s … later, the epoch counting on) and the same news over the other protocol are one restart")
     func serverRepeatsAreOneRestart() {
         var machine = machine()
