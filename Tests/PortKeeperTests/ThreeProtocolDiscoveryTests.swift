@@ -60,7 +60,11 @@ struct ThreeProtocolDiscoveryTests {
         let gateway = try await SimulatedGateway.start(profile: try .seedRouter(), ssdp: true)
         let pcp = try await FakePCPServer.start(script: FakePCPGateway().script())
         defer { Task { await gateway.shutdown(); await pcp.shutdown() } }
-        let found = try await Self.inspector(ssdpPort: try #require(gateway.ssdpPort), pcp: pcp).discover(at: nil)
+        var inspector = Self.inspector(ssdpPort: try #require(gateway.ssdpPort), pcp: pcp)
+        // The search goes on MX and this long after the probe's answer: the full suite beside a
+        // fuzz run has been seen to take over MX (5 s) to answer SSDP and be described.
+        inspector.discovery.portControlSettle = .seconds(15)
+        let found = try await inspector.discover(at: nil)
         #expect(found.gateways.count == 1)
         #expect(found.portControl.count == 1)
         #expect(found.portControlServer?.address == pcp.address && found.portControlServer?.port == pcp.port)
