@@ -99,7 +99,9 @@ extension AgainstFakes {
                 let (devices, elapsed) = try await search(loopbackOptions(port: responder.port, window: .milliseconds(600)))
                 #expect(devices.isEmpty)
                 #expect(elapsed >= .milliseconds(550))
-                #expect(elapsed < .seconds(10))
+                // Ends, rather than waiting on: a loaded machine has been seen to wake the
+                // window's end 10 s late (the whole suite starting at once on 2 cores).
+                #expect(elapsed < .seconds(60))
             }
         }
 
