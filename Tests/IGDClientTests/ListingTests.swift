@@ -199,7 +199,9 @@ extension AgainstFakes {
             )
             profile.maxEntries = 5000
             try await withGateway(profile) { gateway in
-                let client = makeClient()
+                // 60 s: the fake writes thousands of entries, and a loaded machine has been seen
+                // to take over 15 s over them.
+                let client = makeClient(deadline: .seconds(60))
                 // listOfPortMappings itself, not portMappings: a failure here must not hide
                 // behind the (slow, thousands of requests) fallback walk.
                 let entries = try await client.listOfPortMappings(on: try await service(gateway, client))
