@@ -48,17 +48,12 @@ enum ProcessSpawn {
         var parentEnds = [outPipe.read, errPipe.read]
         var childEnds = [outPipe.write, errPipe.write]
         var (stdoutRead, stderrRead) = (outPipe.read, errPipe.read)
-        switch readerGone {
-        case .stdout?:
-            close(outPipe.read)
-            stdoutRead = -1
-        case .stderr?:
-            close(errPipe.read)
-            stderrRead = -1
-        case nil:
-            break
+        if let readerGone {
+            let gone = readerGone == .stdout ? outPipe.read : errPipe.read
+            close(gone)
+            parentEnds.removeAll { $0 == gone }
+            if readerGone == .stdout { stdoutRead = -1 } else { stderrRead = -1 }
         }
-        parentEnds.removeAll { $0 != stdoutRead && $0 != stderrRead && $0 != inPipe?.write }
         if let inPipe {
             parentEnds.append(inPipe.write)
             childEnds.append(inPipe.read)

@@ -92,10 +92,7 @@ extension Registry {
             let id: Int64
             if let existing {
                 id = existing.id
-                try db.execute(sql: """
-                    UPDATE gateway SET port_control_server = ?, speaks_pcp = ?, speaks_natpmp = ?,
-                      hardware_address = COALESCE(?, hardware_address), last_seen = ? WHERE id = ?
-                    """, arguments: [observed.server, observed.speaksPCP, observed.speaksNATPMP, observed.hardwareAddress, time, id])
+                try Self.updatePortControl(db, gatewayID: id, observed, time: time)
             } else {
                 let name = "\(observed.speaksPCP ? "PCP" : "NAT-PMP") gateway \(observed.server)"
                 try db.execute(sql: """
@@ -130,12 +127,10 @@ extension Registry {
             guard let before = try GatewayRecord.fetch(db, id: gatewayID) else {
                 throw RegistryError.notFound("no gateway with id \(gatewayID)")
             }
-            try db.execute(sql: """
-                UPDATE gateway SET description_url = '', service_type = '', control_url = '', service_choice = '',
-                  port_control_server = ?, speaks_pcp = ?, speaks_natpmp = ?,
-                  hardware_address = COALESCE(?, hardware_address), last_seen = ? WHERE id = ?
-                """, arguments: [observed.server, observed.speaksPCP, observed.speaksNATPMP, observed.hardwareAddress, Storage.text(now), gatewayID])
+            try db.execute(sql: "UPDATE gateway SET description_url = '', service_type = '', control_url = '', service_choice = '' WHERE id = ?",
+                           arguments: [gatewayID])
             try db.execute(sql: "DELETE FROM gateway_service WHERE gateway_id = ?", arguments: [gatewayID])
+            try Self.updatePortControl(db, gatewayID: gatewayID, observed, time: Storage.text(now))
             if let address = observed.externalAddress {
                 _ = try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now))
             }
@@ -145,6 +140,15 @@ extension Registry {
             let was = before.controlURL.map { "UPnP IGD at \($0)" } ?? before.location
             return (record, [Change(.gatewayMoved, nil, "\(was) → \(record.mappingProtocol.0) at \(observed.server):5351")])
         }
+    }
+
+    /// Writes what a PCP/NAT-PMP probe saw of a known gateway: its server, the protocols it
+    /// answered, its MAC when the neighbour table had it.
+    static func updatePortControl(_ db: Database, gatewayID: Int64, _ observed: ObservedPortControl, time: String) throws {
+        try db.execute(sql: """
+            UPDATE gateway SET port_control_server = ?, speaks_pcp = ?, speaks_natpmp = ?,
+              hardware_address = COALESCE(?, hardware_address), last_seen = ? WHERE id = ?
+            """, arguments: [observed.server, observed.speaksPCP, observed.speaksNATPMP, observed.hardwareAddress, time, gatewayID])
     }
 
     /// Remembers the protocol the user chose for a gateway's mappings (nil: portkeeper's choice).

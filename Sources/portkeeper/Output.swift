@@ -28,8 +28,8 @@ struct StandardStream: Sendable {
     static let error = StandardStream(descriptor: STDERR_FILENO)
 
     func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
