@@ -3,12 +3,14 @@
 # a while: every target, or those named. One summary line per target; exits 1 when any target
 # crashed, timed out, leaked or ran out of memory (the input is kept in .build-fuzz/artifacts/).
 #
-#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [--build-only] [--list] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [--fork N] [--build-only] [--list] [TARGET...]
 #
 #   --seconds N   run each target N seconds (default 60)
 #   --runs N      stop each target after N executions instead (whichever comes first with --seconds)
 #   --timeout S   one input running longer than S seconds is a hang (default 2; libFuzzer measures
 #                 wall time, so give a long run beside other work more, e.g. 30)
+#   --fork N      one run of each target spread over N worker processes (libFuzzer's -fork): the
+#                 counts are the run's totals; it still stops at the first crash, timeout or OOM
 #   --build-only  build, do not run
 #   --list        print the target names
 #
@@ -25,6 +27,7 @@ targets=(ssdp-search ssdp-notify http-response xml-tree device-description soap-
 seconds=60
 runs=""
 timeout=2
+fork=0
 build_only=0
 chosen=()
 while [ $# -gt 0 ]; do
@@ -32,9 +35,10 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
+    --fork) fork="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
     --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *)
       if [[ " ${targets[*]} " != *" $1 "* ]]; then
@@ -47,6 +51,7 @@ done
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seconds wants a whole number, got '$seconds'" >&2; exit 2; }
 [ -z "$runs" ] || [[ "$runs" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --runs wants a whole number, got '$runs'" >&2; exit 2; }
 [[ "$timeout" =~ ^[0-9]+$ ]] && [ "$timeout" -ge 1 ] || { echo "fuzz.sh: --timeout wants a whole number of seconds, got '$timeout'" >&2; exit 2; }
+[[ "$fork" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --fork wants a whole number of workers, got '$fork'" >&2; exit 2; }
 
 swift_bin=$(command -v swift) || { echo "fuzz.sh: no swift on PATH; install the Swift toolchain" >&2; exit 2; }
 toolchain=$(dirname "$(dirname "$(readlink -f "$swift_bin")")")
@@ -127,13 +132,22 @@ for t in "${chosen[@]}"; do
   args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len"
     -dict="$(dict_for "$t")" -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ -z "$runs" ] || args+=(-runs="$runs")
+  # Fork mode goes on past timeouts and OOMs unless told not to: any of them ends the run here.
+  [ "$fork" -eq 0 ] || args+=(-fork="$fork" -ignore_crashes=0 -ignore_timeouts=0 -ignore_ooms=0)
   set +e
   "$bin/fuzz-$t" "${args[@]}" "${corpora[@]}" > "$log" 2>&1
   status=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  if [ "$fork" -eq 0 ]; then
+    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
+    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  else
+    # The parent's progress lines ("#N: cov: … exec/s: R oom/timeout/crash: a/b/c …") carry the
+    # totals over all workers; the workers' own final stats are per job.
+    execs=$(grep -o '^#[0-9]*:' "$log" | tail -1 | tr -d '#:' || true)
+    rate=$(grep -E '^#[0-9]+:' "$log" | grep -o 'exec/s: [0-9]*' | tail -1 | grep -o '[0-9]*$' || true)
+  fi
   [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [ -n "$rate" ] || rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   # libFuzzer stops at the first failure, so each of these is 0 or 1.
   crashes=0
@@ -142,6 +156,13 @@ for t in "${chosen[@]}"; do
   ! grep -q 'ERROR: libFuzzer: timeout' "$log" || timeouts=1
   ! grep -q 'ERROR: LeakSanitizer' "$log" || leaks=1
   ! grep -q -E 'ERROR: libFuzzer: (out-of-memory|malloc limit)' "$log" || ooms=1
+  forked=$(grep -E '^#[0-9]+:' "$log" | grep -o 'oom/timeout/crash: [0-9]*/[0-9]*/[0-9]*' | tail -1 | grep -o '[0-9/]*$' || true)
+  if [ -n "$forked" ]; then
+    IFS=/ read -r fork_ooms fork_timeouts fork_crashes <<< "$forked"
+    [ "$fork_ooms" -le "$ooms" ] || ooms=$fork_ooms
+    [ "$fork_timeouts" -le "$timeouts" ] || timeouts=$fork_timeouts
+    [ "$fork_crashes" -le "$crashes" ] || crashes=$fork_crashes
+  fi
   line="$t: ${execs:-0} executions, ${rate:-0} exec/s, $crashes crashes, $timeouts timeouts, $leaks leaks, $ooms out-of-memory"
   if [ "$status" -ne 0 ] || [ "$crashes" -gt 0 ] || [ "$timeouts" -gt 0 ] || [ "$leaks" -gt 0 ] || [ "$ooms" -gt 0 ]; then
     failed=1
