@@ -6,8 +6,9 @@ import PortKeeperModel
 extension Registry {
     /// Records a gateway just found: inserted by UDN, or updated (names, URL, services,
     /// external address, BOOTID). Returns the record and what changed that history should tell:
-    /// a new description URL (the gateway moved) or a new external address.
-    public func recordGateway(_ observed: ObservedGateway, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
+    /// a new description URL (the gateway moved) or a new external address. With `author`,
+    /// those changes are also written as a revision of their own (see `insertObserved`).
+    public func recordGateway(_ observed: ObservedGateway, at now: Date = Date(), recordedBy author: RevisionAuthor? = nil) throws -> (record: GatewayRecord, changes: [Change]) {
         // An empty UDN would key every such router to one record; the client gives them an
         // identity of their own (DeviceDescription.identity), so one arriving here is a bug.
         guard !observed.udn.allSatisfy(\.isWhitespace) else {
@@ -73,6 +74,7 @@ extension Registry {
             guard let record = try GatewayRecord.fetch(db, id: id) else {
                 throw RegistryError.corrupt("gateway \(observed.udn) vanished while being recorded")
             }
+            try Self.insertObserved(db, changes, gatewayID: id, by: author, at: now)
             return (record, changes)
         }
     }

@@ -80,9 +80,10 @@ extension Registry {
     /// Records a gateway seen answering PCP or NAT-PMP: on the known gateway at that LAN address
     /// (a UPnP gateway whose control URL is there, or the same server seen before), else as a new
     /// gateway known by ``ObservedPortControl/identity``. One gateway, however many protocols.
-    /// - Returns: the record, and a new external address for history.
+    /// - Returns: the record, and a new external address for history (with `author`, also
+    ///   written as a revision of its own, as ``recordGateway(_:at:recordedBy:)`` does).
     @discardableResult
-    public func recordPortControl(_ observed: ObservedPortControl, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
+    public func recordPortControl(_ observed: ObservedPortControl, at now: Date = Date(), recordedBy author: RevisionAuthor? = nil) throws -> (record: GatewayRecord, changes: [Change]) {
         try writing { db in
             let time = Storage.text(now)
             let known = try GatewayRecord.fetchAll(db)
@@ -110,6 +111,7 @@ extension Registry {
             guard let record = try GatewayRecord.fetch(db, id: id) else {
                 throw RegistryError.corrupt("gateway \(observed.identity) vanished while being recorded")
             }
+            try Self.insertObserved(db, changes, gatewayID: id, by: author, at: now)
             return (record, changes)
         }
     }
@@ -120,9 +122,10 @@ extension Registry {
     /// over PCP or NAT-PMP from now on. It keeps its identity (its UDN), declarations and
     /// history; should UPnP answer again, discovery records it again by that UDN.
     /// - Returns: the record as it is now, and the move for history (UPnP IGD at its control URL
-    ///   → PCP or NAT-PMP at its server).
+    ///   → PCP or NAT-PMP at its server); with `author`, also written as a revision of its own.
     @discardableResult
-    public func recordUPnPGone(gatewayID: Int64, server observed: ObservedPortControl, at now: Date = Date()) throws -> (record: GatewayRecord, changes: [Change]) {
+    public func recordUPnPGone(gatewayID: Int64, server observed: ObservedPortControl, at now: Date = Date(),
+                               recordedBy author: RevisionAuthor? = nil) throws -> (record: GatewayRecord, changes: [Change]) {
         try writing { db in
             guard let before = try GatewayRecord.fetch(db, id: gatewayID) else {
                 throw RegistryError.notFound("no gateway with id \(gatewayID)")
@@ -131,14 +134,16 @@ extension Registry {
                            arguments: [gatewayID])
             try db.execute(sql: "DELETE FROM gateway_service WHERE gateway_id = ?", arguments: [gatewayID])
             try Self.updatePortControl(db, gatewayID: gatewayID, observed, time: Storage.text(now))
-            if let address = observed.externalAddress {
-                _ = try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now))
-            }
             guard let record = try GatewayRecord.fetch(db, id: gatewayID) else {
                 throw RegistryError.notFound("no gateway with id \(gatewayID)")
             }
             let was = before.controlURL.map { "UPnP IGD at \($0)" } ?? before.location
-            return (record, [Change(.gatewayMoved, nil, "\(was) → \(record.mappingProtocol.0) at \(observed.server):5351")])
+            var changes = [Change(.gatewayMoved, nil, "\(was) → \(record.mappingProtocol.0) at \(observed.server):5351")]
+            if let address = observed.externalAddress, let change = try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now)) {
+                changes.append(change)
+            }
+            try Self.insertObserved(db, changes, gatewayID: gatewayID, by: author, at: now)
+            return (record, changes)
         }
     }
 

@@ -60,6 +60,17 @@ extension Registry {
         try writing { db in try Self.insertRevision(db, command: command, actor: actor, gatewayID: gatewayID, changes: changes, summary: summary, at: now) }
     }
 
+    /// Writes a revision of what `author`, a command that changes no mapping (`status`, `list`,
+    /// `discover`), saw change about a gateway while recording it (it moved, its external
+    /// address changed, it answers only PCP now), in the transaction that recorded it: history
+    /// tells it even when no reconcile saw it first. Nothing without an author (a reconcile adds
+    /// the changes to its own revision) or when nothing changed.
+    static func insertObserved(_ db: Database, _ changes: [Change], gatewayID: Int64, by author: RevisionAuthor?, at now: Date) throws {
+        guard let author, !changes.isEmpty else { return }
+        _ = try insertRevision(db, command: author.command, actor: author.actor, gatewayID: gatewayID, changes: changes,
+                               summary: Change.summary(of: changes), at: now)
+    }
+
     static func insertRevision(_ db: Database, command: String, actor: RevisionActor, gatewayID: Int64?, changes: [Change], summary: String,
                                at now: Date) throws -> Int64 {
         try db.execute(sql: """

@@ -7,11 +7,16 @@ import PortKeeperModel
 
 /// Finding a recorded gateway where it is now, and reaching its mappings.
 extension Keeper {
-    /// Records a gateway found on the network (discover, status, list do this).
+    /// Records a gateway found on the network (discover, status, list do this). What changed
+    /// about it (it moved, its external address changed) goes to history as a revision of this
+    /// keeper's command, so `history` tells it whichever command saw it first.
     @discardableResult
     public func record(_ gateway: Gateway) throws -> (record: GatewayRecord, changes: [Change]) {
-        try registry.recordGateway(Self.observed(gateway))
+        try registry.recordGateway(Self.observed(gateway), recordedBy: author)
     }
+
+    /// Who this keeper's revisions are recorded as made by.
+    var author: RevisionAuthor { RevisionAuthor(command: command, actor: actor) }
 
     /// Asks the server at `address` (UDP 5351) over PCP (ANNOUNCE) and NAT-PMP (external
     /// address) at once, and records the gateway with what answered (one gateway with the UPnP
@@ -27,7 +32,7 @@ extension Keeper {
                                   hint: "check the address and that the router has PCP/NAT-PMP enabled")
         }
         if finding.hardwareAddress == nil { finding.hardwareAddress = SystemTables.hardwareAddress(of: address) }
-        return try registry.recordPortControl(Self.observed(finding))
+        return try registry.recordPortControl(Self.observed(finding), recordedBy: author)
     }
 
     /// What `status` shows of a gateway reached over PCP or NAT-PMP: its external address
@@ -64,7 +69,7 @@ extension Keeper {
         try discovery.found.map { found in
             var record = try found.upnp.map { try self.record($0).record }
             if let finding = found.portControl, finding.speaksPCP || finding.speaksNATPMP {
-                record = try registry.recordPortControl(Self.observed(finding)).record
+                record = try registry.recordPortControl(Self.observed(finding), recordedBy: author).record
             }
             guard let record else { throw PortKeeperError(.unexpected, "discovery found a gateway over no protocol") }
             return record
@@ -142,7 +147,7 @@ extension Keeper {
             do {
                 found = try await explaining("reading the description of \(known.friendlyName)") { try await client.describe(descriptionURL, probe: probe) }
             } catch let error as TransportError where error.suggestsGatewayMoved {
-                switch try await findAgain(known, unansweredAt: descriptionURL, error, probe: probe) {
+                switch try await findAgain(known, unansweredAt: descriptionURL, error, probe: probe, recordedBy: author) {
                 case .upnp(let gateway):
                     found = gateway
                 case .portControlOnly(let switched, _):
@@ -198,7 +203,8 @@ extension Keeper {
 
     /// Runs `body` against the gateway at its stored control URL; when that refuses or times
     /// out (a rebooted router on a new port or address), finds the gateway again by UDN,
-    /// records where it is now, and runs `body` there.
+    /// records where it is now, and runs `body` there. The move is returned for the caller's
+    /// own revision (a reconcile's), not written to history apart.
     func withGateway<T: Sendable>(_ record: GatewayRecord, rediscover: Bool = true,
                                   _ body: (GatewayRecord, any MappingGateway) async throws -> T) async throws -> (T, GatewayRecord, [Change]) {
         do {
@@ -206,15 +212,15 @@ extension Keeper {
         } catch let error as TransportError where error.suggestsGatewayMoved && rediscover && record.mappingProtocol.0 == .upnp {
             // Only a UPnP gateway can be found again by its UDN; a PCP server is at its LAN address.
             let (moved, changes): (GatewayRecord, [Change])
-            switch try await findAgain(record, unansweredAt: record.controlURL ?? record.descriptionURL, error) {
-            case .upnp(let gateway): (moved, changes) = try self.record(gateway)
+            switch try await findAgain(record, unansweredAt: record.controlURL ?? record.descriptionURL, error, recordedBy: nil) {
+            case .upnp(let gateway): (moved, changes) = try registry.recordGateway(Self.observed(gateway))
             case .portControlOnly(let switched, let change): (moved, changes) = (switched, change)
             }
             return (try await body(moved, try mappingGateway(for: moved)), moved, changes)
         }
     }
 
-    /// Where ``findAgain(_:unansweredAt:_:probe:)`` found a gateway that stopped answering.
+    /// Where ``findAgain(_:unansweredAt:_:probe:recordedBy:)`` found a gateway that stopped answering.
     enum FoundAgain {
         /// Over UPnP IGD, by its UDN (perhaps at another address or port).
         case upnp(Gateway)
@@ -230,10 +236,11 @@ extension Keeper {
     /// `$PORTKEEPER_PCP_SERVER`). When the UDN does not answer but that server does at the
     /// gateway's own LAN address, the user most likely switched UPnP off and left PCP on (what
     /// security guides advise): unless UPnP IGD was chosen with `--protocol upnp`, the gateway
-    /// is kept over PCP or NAT-PMP from then on (``FoundAgain/portControlOnly(_:_:)``).
+    /// is kept over PCP or NAT-PMP from then on (``FoundAgain/portControlOnly(_:_:)``); with
+    /// `author`, that switch is written to history as its revision.
     /// - Throws: ``PortKeeperError`` `gatewayUnreachable` when it is not among those that answered.
     func findAgain(_ record: GatewayRecord, unansweredAt url: GatewayURL?, _ error: TransportError,
-                   probe: GatewayClient.ProbePolicy = .always) async throws -> FoundAgain {
+                   probe: GatewayClient.ProbePolicy = .always, recordedBy author: RevisionAuthor?) async throws -> FoundAgain {
         let url = url?.description ?? record.location
         logger.info("gateway \(record.udn) did not answer at \(url) (\(error)); rediscovering")
         let found: Inspector.Discovery
@@ -250,7 +257,7 @@ extension Keeper {
                                   hint: server == nil ? "check that the router is on and UPnP enabled, then try again"
                                                       : "switch UPnP on at the router again, or choose PCP for this gateway")
         }
-        let (switched, changes) = try registry.recordUPnPGone(gatewayID: record.id, server: Self.observed(server))
+        let (switched, changes) = try registry.recordUPnPGone(gatewayID: record.id, server: Self.observed(server), recordedBy: author)
         logger.warning("\(record.friendlyName) answers UPnP IGD no more (\(url): \(error.detail)) but answers \(switched.mappingProtocol.0) at \(server.server): its mappings are made over \(switched.mappingProtocol.0) from now on")
         return .portControlOnly(switched, changes)
     }

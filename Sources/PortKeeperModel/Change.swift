@@ -76,6 +76,32 @@ public struct Change: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         [kind.rawValue, key?.description, detail].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
     }
+
+    /// A revision's summary for `history`: "added 2, deleted 1 (not in sync)", "gateway moved".
+    public static func summary(of changes: [Change], inSync: Bool = true) -> String {
+        var counts: [Kind: Int] = [:]
+        for change in changes where change.key != nil { counts[change.kind, default: 0] += 1 }
+        let order: [Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .renewed, .failed]
+        var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
+        if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
+        if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }
+        if changes.contains(where: { $0.kind == .hostAddressChanged }) { parts.append("this host's address changed") }
+        if parts.isEmpty { parts.append("nothing to do") }
+        return parts.joined(separator: ", ") + (inSync ? "" : " (not in sync)")
+    }
+}
+
+/// Who records a revision: the command's name as history shows it, and who ran it.
+public struct RevisionAuthor: Sendable, Equatable {
+    /// The command ("status", "reconcile", "watch").
+    public var command: String
+    /// A command line (or a program using the library), or watch on its own.
+    public var actor: RevisionActor
+
+    public init(command: String, actor: RevisionActor) {
+        self.command = command
+        self.actor = actor
+    }
 }
 
 /// A mapping as a change saw it, the same whether it was on the gateway or in the declaration.

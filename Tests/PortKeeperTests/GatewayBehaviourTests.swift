@@ -86,4 +86,46 @@ struct GatewayBehaviourTests {
         }
         await after.shutdown()
     }
+
+    @Test("A move seen first by `status` is history too, recorded once: the reconcile after it finds nothing moved")
+    func moveSeenByStatus() async throws {
+        let (registry, scratch) = try temporaryRegistry("gb")
+        defer { scratch.remove() }
+        let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test add")
+        let record = try await keeper.gateway(before.descriptionURL)
+        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web")
+        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
+        await before.shutdown()
+
+        let after = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        do {
+            let status = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "portkeeper status")
+            let seen = try await status.status(.any)
+            #expect(seen.descriptionURL.description == after.descriptionURL)
+            let newest = try #require(try registry.history(limit: 1).first)
+            #expect(newest.command == "portkeeper status" && newest.actor == .cli, "\(newest)")
+            #expect(newest.summary == "gateway moved", "\(newest.summary)")
+            #expect(newest.changes.map(\.kind) == [.gatewayMoved], "\(newest.changes)")
+            #expect(newest.changes.first?.detail.hasSuffix("→ \(after.descriptionURL)") == true, "\(newest.changes)")
+            #expect(try registry.revisionGateway(newest.number) == record.id)
+            #expect(after.mappings.isEmpty, "status changes no mapping")
+
+            // Already recorded where it is: the reconcile restores the mapping and moves nothing.
+            let reconcile = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "test reconcile")
+            let report = try await reconcile.reconcile(try #require(try registry.gateway(id: record.id)), options: Planner.Options())
+            #expect(report.inSync)
+            #expect(!report.changes.contains { $0.kind == .gatewayMoved }, "\(report.changes)")
+            let moves = try registry.history(limit: 100).flatMap(\.changes).filter { $0.kind == .gatewayMoved }
+            #expect(moves.count == 1, "\(moves)")
+            // Seen again where it already is: nothing more for history.
+            let count = try registry.history(limit: 100).count
+            _ = try await status.status(.any)
+            #expect(try registry.history(limit: 100).count == count)
+        } catch {
+            await after.shutdown()
+            throw error
+        }
+        await after.shutdown()
+    }
 }

@@ -43,17 +43,4 @@ extension Reconciliation {
         if let error = error as? TransportError { return error.suggestsGatewayMoved }
         return false
     }
-
-    /// The revision's summary for `history`: "added 2, deleted 1 (not in sync)".
-    static func summary(_ changes: [Change], inSync: Bool) -> String {
-        var counts: [Change.Kind: Int] = [:]
-        for change in changes where change.key != nil { counts[change.kind, default: 0] += 1 }
-        let order: [Change.Kind] = [.foundMissing, .foundChanged, .added, .updated, .replaced, .deleted, .renewed, .failed]
-        var parts = order.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
-        if changes.contains(where: { $0.kind == .addressChanged }) { parts.append("external address changed") }
-        if changes.contains(where: { $0.kind == .gatewayMoved }) { parts.append("gateway moved") }
-        if changes.contains(where: { $0.kind == .hostAddressChanged }) { parts.append("this host's address changed") }
-        if parts.isEmpty { parts.append("nothing to do") }
-        return parts.joined(separator: ", ") + (inSync ? "" : " (not in sync)")
-    }
 }

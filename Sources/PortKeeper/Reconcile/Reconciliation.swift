@@ -367,7 +367,7 @@ struct Reconciliation {
     /// resolved by reading at the next reconcile.
     func recordUnreachable(_ plan: Plan, _ unreachable: any Error) throws -> Keeper.ReconcileReport {
         let changes = found + resolved + done
-        try registry.completeRevision(openRevision, adding: changes, summary: Self.summary(changes, inSync: false))
+        try registry.completeRevision(openRevision, adding: changes, summary: Change.summary(of: changes, inSync: false))
         let why = Failure.explain(unreachable, doing: "reconciling \(record.friendlyName)")
         let error = PortKeeperError(
             why.kind, why.message + (notSent.isEmpty ? "" : "; \(notSent.count) operation\(notSent.count == 1 ? " was" : "s were") not sent"),
@@ -383,7 +383,7 @@ struct Reconciliation {
                                      permanentLeasesOnly: permanentOnly, descriptionLimit: try learnDescriptionLimit(table.entries),
                                      options: Planner.Options(prune: options.prune))
         let changes = found + resolved + done
-        try registry.completeRevision(openRevision, adding: changes, summary: Self.summary(changes, inSync: remaining.isInSync))
+        try registry.completeRevision(openRevision, adding: changes, summary: Change.summary(of: changes, inSync: remaining.isInSync))
         return Keeper.ReconcileReport(gateway: record, revision: revision, plan: plan, changes: changes, inSync: remaining.isInSync,
                                       remaining: remaining, unrestored: unrestored,
                                       nextRenewal: try nextRenewal(table.entries), stopped: stopped,

@@ -76,6 +76,31 @@ struct UPnPSwitchedOffTests {
         #expect(again.succeeded && again.changes.isEmpty, "\(again.changes)")
     }
 
+    @Test("the switch seen first by `status`: history records it as status's revision, and the reconcile after it moves nothing")
+    func switchSeenByStatus() async throws {
+        let bench = try await Bench()
+        defer { Task { await bench.remove() } }
+        var status = bench.keeper
+        status.command = "portkeeper status"
+        let statusKeeper = status
+        let error = await #expect(throws: PortKeeperError.self) { try await statusKeeper.status(.any) }
+        #expect(error?.context == .upnpGone, "\(String(describing: error))")
+        let now = try bench.record()
+        #expect([.pcp, .natPMP].contains(now.mappingProtocol.0), "\(now.mappingProtocol)")
+        let newest = try #require(try bench.registry.history(limit: 1).first)
+        #expect(newest.command == "portkeeper status", "\(newest)")
+        #expect(newest.changes.contains { $0.kind == .gatewayMoved && $0.detail.contains("\(now.mappingProtocol.0) at \(bench.server.address):5351") }, "\(newest.changes)")
+        #expect(try bench.registry.revisionGateway(newest.number) == bench.gatewayID)
+        #expect(bench.router.snapshot.mappings.isEmpty, "status maps nothing")
+
+        let report = try await bench.keeper.reconcile(now, options: Planner.Options())
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(!report.changes.contains { $0.kind == .gatewayMoved }, "\(report.changes)")
+        #expect(bench.router.snapshot.mappings.map(\.internalPort) == [7101])
+        let moves = try bench.registry.history(limit: 100).flatMap(\.changes).filter { $0.kind == .gatewayMoved }
+        #expect(moves.count == 1, "\(moves)")
+    }
+
     @Test("UPnP chosen by the user (--protocol upnp): not switched; one line says PCP answers and what to do, and nothing is mapped")
     func declaredUPnPStays() async throws {
         let bench = try await Bench()
