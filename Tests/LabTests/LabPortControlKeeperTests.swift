@@ -166,11 +166,11 @@ struct LabPortControlKeeperTests {
             #expect(try await lab.reachFromOutsideOverPCP(port: 9393) == "still-here\n")
             #expect(try await lab.portkeeper(["plan", "--exit-code"]).status == 0)
 
-            if firstCommand == "reconcile" {
-                // A reconcile records what it found, the move included (status records nothing).
-                let history = try await lab.portkeeper(["history", "--json"])
-                #expect(history.stdout.contains("gateway-moved") && history.stdout.contains("at \(Lab.lanGateway):5351"), "\(history.stdout)")
-            }
+            // Whichever command saw the switch first recorded it, once.
+            struct HistoryEntry: Decodable { struct Change: Decodable { var kind: String; var summary: String }; var command: String; var changes: [Change] }
+            let history = try decode([HistoryEntry].self, "revisions", try await lab.portkeeper(["history", "--json"]))
+            let moves = history.filter { $0.changes.contains { $0.kind == "gateway-moved" && $0.summary.contains("at \(Lab.lanGateway):5351") } }
+            #expect(moves.count == 1 && moves.first?.command.contains(firstCommand) == true, "\(history)")
             let list = try await lab.portkeeper(["list"])
             #expect(list.status == 0 && list.stdout.contains("cannot list the router's table"), "\(list.stdout)\(list.stderr)")
         }
