@@ -98,6 +98,7 @@ public struct RevisionAuthor: Sendable, Equatable {
     /// A command line (or a program using the library), or watch on its own.
     public var actor: RevisionActor
 
+    /// The author of revisions recorded for `command`, run by `actor`.
     public init(command: String, actor: RevisionActor) {
         self.command = command
         self.actor = actor
