@@ -98,7 +98,7 @@ public struct Lab: Sendable {
         do {
             try await lab.script(["up", lab.name, profile.rawValue] + (lifetimes?.scriptArguments ?? []), timeout: .seconds(120))
         } catch {
-            lab.stop()
+            await lab.takeDown()
             throw error
         }
         return lab
@@ -108,6 +108,18 @@ public struct Lab: Sendable {
     /// calling it again does no harm.
     public func stop() {
         _ = try? ProcessRunner.runBlocking("bash", [Self.scriptPath, "down", name], timeout: .seconds(60))
+    }
+
+    /// ``stop()`` from async code: on a thread of its own, since taking a lab down takes
+    /// seconds, and a blocked thread of the Swift concurrency pool (two of them on two cores) is
+    /// one the in-process fakes of the tests running beside it cannot answer on.
+    public func takeDown() async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                self.stop()
+                continuation.resume()
+            }
+        }
     }
 
     /// Restarts miniupnpd with its rules flushed: every mapping is gone, as after a router reboot.

@@ -20,16 +20,8 @@ func withLab(_ profile: LabProfile, lifetimes: LabLifetimes? = nil, _ body: (Lab
         return
     }
     func remove() async {
-        // On a thread of its own: taking the lab down takes seconds, and a blocked thread of the
-        // Swift concurrency pool (two of them on two cores) is one the in-process fakes of the
-        // tests running beside this one cannot answer on.
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                lab.stop()
-                for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + suffix) }
-                continuation.resume()
-            }
-        }
+        await lab.takeDown()
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: lab.registryPath + suffix) }
     }
     do {
         try await body(lab)
