@@ -3,7 +3,7 @@
 # a while: every target, or those named. One summary line per target; exits 1 when any target
 # crashed, timed out, leaked or ran out of memory (the input is kept in .build-fuzz/artifacts/).
 #
-#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [--fork N] [--build-only] [--list] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [--fork N] [--no-asan] [--build-only] [--list] [TARGET...]
 #
 #   --seconds N   run each target N seconds (default 60)
 #   --runs N      stop each target after N executions instead (whichever comes first with --seconds)
@@ -11,6 +11,8 @@
 #                 wall time, so give a long run beside other work more, e.g. 30)
 #   --fork N      one run of each target spread over N worker processes (libFuzzer's -fork): the
 #                 counts are the run's totals; it still stops at the first crash, timeout or OOM
+#   --no-asan     build without AddressSanitizer (in .build-fuzz/no-asan): about twice the
+#                 executions a second, for long runs; traps and contract checks still count
 #   --build-only  build, do not run
 #   --list        print the target names
 #
@@ -28,6 +30,7 @@ seconds=60
 runs=""
 timeout=2
 fork=0
+asan=1
 build_only=0
 chosen=()
 while [ $# -gt 0 ]; do
@@ -36,9 +39,10 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --fork) fork="$2"; shift 2 ;;
+    --no-asan) asan=0; shift ;;
     --build-only) build_only=1; shift ;;
     --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *)
       if [[ " ${targets[*]} " != *" $1 "* ]]; then
@@ -64,19 +68,24 @@ fi
 # SwiftPM's --sanitize fuzzer links libFuzzer's main in place of the executable's and instruments
 # the C targets (NIO's llhttp); -sanitize=fuzzer,address in one flag is what gives the Swift
 # modules their coverage counters (two separate -sanitize flags keep only the last).
-echo "fuzz.sh: building the fuzz targets (release, libFuzzer + AddressSanitizer) in .build-fuzz"
 # The -Xswiftc flag also reaches the main package's build tool embed-migrations, which no fuzz
 # target needs: -sanitize=fuzzer implies -parse-as-library, so its top-level code fails to
 # compile there and SwiftPM carries on; those lines, and the gold linker's ASan notice, are
 # left out of the output.
 mkdir -p "$scratch"
-swift build -c release --package-path Fuzz --scratch-path "$scratch" \
-  --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address 2>&1 | tee "$scratch/build.log" \
+build_dir="$scratch"
+sanitizers=(--sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address)
+if [ "$asan" -eq 0 ]; then
+  build_dir="$scratch/no-asan"
+  sanitizers=(--sanitize fuzzer -Xswiftc -sanitize=fuzzer)
+fi
+echo "fuzz.sh: building the fuzz targets (release, libFuzzer$([ "$asan" -eq 1 ] && echo " + AddressSanitizer") in ${build_dir#"$root"/})"
+swift build -c release --package-path Fuzz --scratch-path "$build_dir" "${sanitizers[@]}" 2>&1 | tee "$scratch/build.log" \
   | awk '/EmbedMigrationsTool\/main.swift:[0-9]+:[0-9]+: error/ { skip = 1; next }
          skip && /^ *([0-9]+ )?\|/ { next } { skip = 0 }
          /Cannot export local symbol .__asan_extra_spill_area./ { next } { print; fflush() }' \
   || { echo "fuzz.sh: the fuzz build failed (log: $scratch/build.log)" >&2; exit 1; }
-bin="$scratch/release"
+bin="$build_dir/release"
 [ "$build_only" -eq 0 ] || exit 0
 
 # Seeds from the fixtures, in each target's input format (see each target's doc comment).
