@@ -53,23 +53,27 @@ struct GatewayBehaviourTests {
         await gateway.shutdown()
     }
 
-    @Test("A gateway that comes back on another port is found again by UDN, and history says so")
-    func gatewayMoved() async throws {
-        let (registry, scratch) = try temporaryRegistry("gb")
-        defer { scratch.remove() }
+    /// A gateway recorded with 8080/tcp made on it, which then reboots onto another port, its
+    /// table empty: the record, and the gateway as it is now (the caller shuts it down).
+    static func gatewayThatMoves(_ registry: Registry) async throws -> (record: GatewayRecord, after: SimulatedGateway) {
         let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
-        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test")
+        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test add")
         let record = try await keeper.gateway(before.descriptionURL)
         let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web")
         _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
         #expect(before.mappings.count == 1)
-        let oldURL = before.descriptionURL
         await before.shutdown()
-
-        // The router reboots onto another port, its table empty.
         let after = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        #expect(after.descriptionURL != before.descriptionURL)
+        return (record, after)
+    }
+
+    @Test("A gateway that comes back on another port is found again by UDN, and history says so")
+    func gatewayMoved() async throws {
+        let (registry, scratch) = try temporaryRegistry("gb")
+        defer { scratch.remove() }
+        let (record, after) = try await Self.gatewayThatMoves(registry)
         do {
-            #expect(after.descriptionURL != oldURL)
             let moved = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "test reconcile")
             let report = try await moved.reconcile(try #require(try registry.gateway(id: record.id)), options: Planner.Options())
             #expect(report.inSync)
@@ -91,14 +95,7 @@ struct GatewayBehaviourTests {
     func moveSeenByStatus() async throws {
         let (registry, scratch) = try temporaryRegistry("gb")
         defer { scratch.remove() }
-        let before = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
-        let keeper = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: before.ssdpPort ?? 0), command: "test add")
-        let record = try await keeper.gateway(before.descriptionURL)
-        let web = DeclaredMapping(key: MappingKey(protocol: .tcp, externalPort: 8080), client: .thisHost, internalPort: 8080, description: "web")
-        _ = try await keeper.reconcile(record, options: Planner.Options(), revision: try keeper.declare(web, gatewayID: record.id))
-        await before.shutdown()
-
-        let after = try await SimulatedGateway.start(profile: .igdv2(), ssdp: true)
+        let (record, after) = try await Self.gatewayThatMoves(registry)
         do {
             let status = Keeper(registry: registry, client: roomyClient(), discovery: Self.loopbackDiscovery(port: after.ssdpPort ?? 0), command: "portkeeper status")
             let seen = try await status.status(.any)
