@@ -80,10 +80,15 @@ extension Registry {
     }
 
     /// Records the external address a gateway reports, when it differs from the last one.
-    /// - Returns: the change for history, when there was an earlier address.
+    /// - Returns: the change for history, when there was an earlier address (with `author`, also
+    ///   written as a revision of its own, as ``recordGateway(_:at:recordedBy:)`` does).
     @discardableResult
-    public func recordAddress(gatewayID: Int64, _ address: ExternalAddress, at now: Date = Date()) throws -> Change? {
-        try writing { db in try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now)) }
+    public func recordAddress(gatewayID: Int64, _ address: ExternalAddress, at now: Date = Date(), recordedBy author: RevisionAuthor? = nil) throws -> Change? {
+        try writing { db in
+            let change = try Self.recordAddress(db, gatewayID: gatewayID, address, time: Storage.text(now))
+            try Self.insertObserved(db, change.map { [$0] } ?? [], gatewayID: gatewayID, by: author, at: now)
+            return change
+        }
     }
 
     static func recordAddress(_ db: Database, gatewayID id: Int64, _ address: ExternalAddress, time: String) throws -> Change? {

@@ -43,7 +43,7 @@ extension Keeper {
         guard let gateway = gateway as? PortControlGateway else { return (nil, nil) }
         let external = try? await gateway.externalAddress()
         _ = try await explaining("asking \(record.friendlyName) for its epoch") { try await gateway.checkEpoch() }
-        if let external { try registry.recordAddress(gatewayID: record.id, external) }
+        if let external { try registry.recordAddress(gatewayID: record.id, external, recordedBy: author) }
         return (external, try registry.gateway(id: record.id)?.serverEpoch?.seconds)
     }
 

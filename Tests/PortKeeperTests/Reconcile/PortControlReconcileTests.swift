@@ -248,4 +248,27 @@ struct PortControlReconcileTests {
         #expect(report.succeeded && report.changes.contains { $0.kind == .added })
         #expect(bench.router.snapshot.mappings.count == 1)
     }
+
+    @Test("`status` seeing a new external address over NAT-PMP records it in history as its own revision, once; the same address again adds nothing")
+    func statusRecordsANewAddress() async throws {
+        let bench = try await PortControlBench.start()
+        defer { Task { await bench.remove() } }
+        var keeper = bench.keeper
+        keeper.command = "portkeeper status"
+        let first = try await keeper.portControlStatus(try #require(try bench.registry.gateway(id: bench.gatewayID)))
+        #expect(first.external?.reported == "203.0.113.9")
+        let before = try bench.registry.history(limit: 100).count
+
+        bench.router.change { $0.externalAddress = IPv4Address(198, 51, 100, 20) }
+        let second = try await keeper.portControlStatus(try #require(try bench.registry.gateway(id: bench.gatewayID)))
+        #expect(second.external?.reported == "198.51.100.20")
+        let history = try bench.registry.history(limit: 100)
+        #expect(history.count == before + 1)
+        let newest = try #require(history.first)
+        #expect(newest.command == "portkeeper status" && newest.summary == "external address changed", "\(newest)")
+        #expect(newest.changes.map(\.detail) == ["external address 203.0.113.9 → 198.51.100.20"], "\(newest.changes)")
+
+        _ = try await keeper.portControlStatus(try #require(try bench.registry.gateway(id: bench.gatewayID)))
+        #expect(try bench.registry.history(limit: 100).count == before + 1)
+    }
 }
