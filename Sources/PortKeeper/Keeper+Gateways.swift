@@ -41,8 +41,14 @@ extension Keeper {
     public func portControlStatus(_ record: GatewayRecord) async throws -> (external: ExternalAddress?, epochSeconds: UInt32?) {
         let gateway = try mappingGateway(for: record)
         guard let gateway = gateway as? PortControlGateway else { return (nil, nil) }
-        let external = try? await gateway.externalAddress()
-        _ = try await explaining("asking \(record.friendlyName) for its epoch") { try await gateway.checkEpoch() }
+        let external: ExternalAddress?
+        if gateway.via == .natPMP {
+            // One address request tells both: NAT-PMP's answer carries the epoch.
+            external = try await explaining("asking \(record.friendlyName) for its external address and epoch") { try await gateway.natPMPAddressAndEpoch() }.address
+        } else {
+            external = try? await gateway.externalAddress()
+            _ = try await explaining("asking \(record.friendlyName) for its epoch") { try await gateway.checkEpoch() }
+        }
         if let external { try registry.recordAddress(gatewayID: record.id, external, recordedBy: author) }
         return (external, try registry.gateway(id: record.id)?.serverEpoch?.seconds)
     }

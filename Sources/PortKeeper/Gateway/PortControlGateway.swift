@@ -84,11 +84,8 @@ public struct PortControlGateway: MappingGateway {
     /// not expired, none at all when the server's epoch says it restarted since the last answer
     /// (one ANNOUNCE, or a NAT-PMP address request). Never nil: the table is the registry's.
     public func mappings() async throws -> PortMappingTable? {
+        // A restart marks every grant lost (noteEpoch): only the still alive ones are read back.
         let restarted = try await checkEpoch()
-        if restarted {
-            // Kept as lost, so that the next read knows too (this one recorded the new epoch).
-            try registry.markPortControlLost(gatewayID: record.id)
-        }
         let at = now()
         let known = try registry.portControlMappings(gatewayID: record.id)
         let alive = known.filter { mapping in mapping.expires.map { $0 > at } ?? false }
@@ -199,12 +196,26 @@ public struct PortControlGateway: MappingGateway {
             case .natPMPUnsupportedVersion(let seconds): return try noteEpoch(seconds, pcp: false)
             }
         }
-        let reply = try await client.natPMPExternalAddress(gateway: server, deadline: requestDeadline())
-        return try noteEpoch(reply.answer.secondsSinceStartOfEpoch, pcp: false)
+        return try await natPMPAddressAndEpoch().restarted
     }
 
-    /// Keeps the epoch just seen. - Returns: whether it says the server lost its state since
-    /// the last one the registry kept (RFC 6887 §8.5 for PCP, RFC 6886 §3.6 for NAT-PMP).
+    /// NAT-PMP's external-address request, whose answer carries the server's epoch as well: the
+    /// address (nil when the server refused to tell it) and whether the epoch says the server
+    /// lost its state since the last one kept, from one datagram.
+    func natPMPAddressAndEpoch() async throws -> (address: ExternalAddress?, restarted: Bool) {
+        let reply = try await client.natPMPExternalAddress(gateway: server, deadline: requestDeadline())
+        let restarted = try noteEpoch(reply.answer.secondsSinceStartOfEpoch, pcp: false)
+        let address = reply.answer.result == .success ? reply.answer.externalAddress.map { ExternalAddress(reported: $0.description) } : nil
+        return (address, restarted)
+    }
+
+    /// Keeps the epoch just seen; when it says the server lost its state, first marks every
+    /// grant of the gateway lost, whoever saw it (`status`, a MAP's answer, a reconcile's read):
+    /// the next reconcile then restores them and history tells the loss, though the epoch kept
+    /// from then on is the new one. (Marked before the epoch is kept: interrupted between the two,
+    /// the next look sees the restart again.)
+    /// - Returns: whether it says the server lost its state since the last one the registry kept
+    ///   (RFC 6887 §8.5 for PCP, RFC 6886 §3.6 for NAT-PMP).
     @discardableResult
     func noteEpoch(_ seconds: UInt32, pcp: Bool) throws -> Bool {
         let at = now()
@@ -215,6 +226,7 @@ public struct PortControlGateway: MappingGateway {
             return pcp ? EpochCheck.pcpServerLostState(previous: sample, current: current)
                        : EpochCheck.natPMPServerLostState(previous: sample, current: current)
         } ?? false
+        if lost { try registry.markPortControlLost(gatewayID: record.id) }
         try registry.recordEpoch(gatewayID: record.id, seconds: seconds, at: at)
         return lost
     }

@@ -271,4 +271,28 @@ struct PortControlReconcileTests {
         _ = try await keeper.portControlStatus(try #require(try bench.registry.gateway(id: bench.gatewayID)))
         #expect(try bench.registry.history(limit: 100).count == before + 1)
     }
+
+    @Test("`status` over NAT-PMP sends one datagram: the address request's answer carries the epoch; a restart it shows is kept for the next reconcile")
+    func natPMPStatusIsOneRequest() async throws {
+        let bench = try await PortControlBench.start(speaksPCP: false)
+        defer { Task { await bench.remove() } }
+        try bench.declare(7301)
+        #expect(try await bench.reconcile().succeeded)
+        let record = try #require(try bench.registry.gateway(id: bench.gatewayID))
+        #expect(record.mappingProtocol.0 == .natPMP)
+
+        let probes = bench.router.snapshot.probes
+        let status = try await bench.keeper.portControlStatus(record)
+        #expect(bench.router.snapshot.probes == probes + 1, "one address request, not one for the address and one for the epoch")
+        #expect(status.external?.reported == "203.0.113.9" && status.epochSeconds == bench.router.snapshot.epoch)
+
+        // The router restarts (its epoch starts again, its mappings gone): status notes the epoch,
+        // and the reconcile after it still knows the mapping was lost.
+        bench.router.change { $0.epoch = 3; $0.mappings = [] }
+        let after = try await bench.keeper.portControlStatus(try #require(try bench.registry.gateway(id: bench.gatewayID)))
+        #expect(after.epochSeconds == 3)
+        let report = try await bench.reconcile()
+        #expect(report.succeeded && report.changes.contains { $0.kind == .added && $0.key?.externalPort == 7301 }, "\(report.changes) \(report.plan)")
+        #expect(bench.router.snapshot.mappings.map(\.internalPort) == [7301])
+    }
 }
